@@ -1,0 +1,1 @@
+"""Subcommands of ``dgx-pixels``; each module has ``register(subparsers)``."""

@@ -1,0 +1,45 @@
+"""Fixtures: the provisioned ComfyUI host, the tiny offline checkpoint, and a real ComfyUI server per session."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import tiny_checkpoint
+from comfy_server import ComfyServer
+from dgx_pixels import host as hostlib
+
+TINY_CHECKPOINT_NAME = "dgx_pixels_tiny_sd15.safetensors"
+
+
+@pytest.fixture(scope="session")
+def host() -> hostlib.Host:
+    found = hostlib.load_host()
+    if found is None:
+        pytest.fail(
+            "no ComfyUI host is provisioned, so the host tests cannot run. Provision one with `make host` "
+            "(clones the official ComfyUI) or `python3 -m dgx_pixels host setup --comfyui /path/to/ComfyUI` "
+            "(an existing ComfyUI folder, or a git URL / local git repository)."
+        )
+    return found
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint_path(host) -> Path:
+    """Built once per machine and cached beside the host (about 280 MB, about 5 s)."""
+    path = hostlib.cache_dir() / "test-models" / f"v{tiny_checkpoint.FORMAT_VERSION}" / TINY_CHECKPOINT_NAME
+    if not path.exists():
+        subprocess.run([host.python, tiny_checkpoint.__file__, "--comfyui", host.comfyui, "--out", str(path)],
+                       check=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def comfy(host, tiny_checkpoint_path, tmp_path_factory) -> ComfyServer:
+    server = ComfyServer(host, tmp_path_factory.mktemp("comfy-base"),
+                         models={"checkpoints": [tiny_checkpoint_path]})
+    try:
+        yield server.start()
+    finally:
+        server.stop()
