@@ -43,3 +43,21 @@ def comfy(host, tiny_checkpoint_path, tmp_path_factory) -> ComfyServer:
         yield server.start()
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium under Playwright; fails (not skips) when it is missing, saying how to install it."""
+    import browser as browserlib
+    from playwright.sync_api import sync_playwright
+
+    executable = browserlib.chromium_path()
+    if executable is None:
+        pytest.fail("Chromium is not installed: `apt-get install chromium` (Debian's package; .ci/run does this)")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, headless=True,
+                                              args=browserlib.CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
