@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -38,8 +39,11 @@ def free_port() -> int:
 
 
 class ComfyServer:
-    def __init__(self, host: hostlib.Host, base_dir: Path, models: dict[str, list[Path]] | None = None):
+    def __init__(self, host: hostlib.Host, base_dir: Path, models: dict[str, list[Path]] | None = None,
+                 pack_dir: Path | None = None):
+        """``pack_dir``: a copy of the pack to install as a plain folder (default: this checkout, as a link)."""
         self.host = host
+        self.pack_dir = pack_dir
         self.base_dir = base_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -51,7 +55,10 @@ class ComfyServer:
     def _prepare(self, models: dict[str, list[Path]]) -> None:
         for sub in ("custom_nodes", "input", "output", "user", "temp"):
             (self.base_dir / sub).mkdir(parents=True, exist_ok=True)
-        (self.base_dir / "custom_nodes" / hostlib.PACK_DIR_NAME).symlink_to(PACK_ROOT, target_is_directory=True)
+        if self.pack_dir is None:
+            (self.base_dir / "custom_nodes" / hostlib.PACK_DIR_NAME).symlink_to(PACK_ROOT, target_is_directory=True)
+        else:
+            shutil.copytree(self.pack_dir, self.base_dir / "custom_nodes" / self.pack_dir.name)
         for folder, files in models.items():
             target = self.base_dir / "models" / folder
             target.mkdir(parents=True, exist_ok=True)
@@ -101,7 +108,8 @@ class ComfyServer:
 
     def pack_import_failures(self) -> str:
         lines = self.log().splitlines()
-        return "\n".join(ln for ln in lines if "IMPORT FAILED" in ln and hostlib.PACK_DIR_NAME in ln)
+        pack_name = self.pack_dir.name if self.pack_dir else hostlib.PACK_DIR_NAME
+        return "\n".join(ln for ln in lines if "IMPORT FAILED" in ln and pack_name in ln)
 
     # ------------------------------------------------------------------ HTTP
     def get_json(self, path: str):
