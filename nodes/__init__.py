@@ -3,9 +3,9 @@ from typing_extensions import override
 
 from comfy_api.latest import ComfyExtension, io
 
-from . import pixel
+from . import pixel, tiling
 
-NODE_MODULES = (pixel,)
+NODE_MODULES = (pixel, tiling)
 
 
 class DgxPixelsExtension(ComfyExtension):

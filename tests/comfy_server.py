@@ -50,6 +50,7 @@ class ComfyServer:
         self.log_path = base_dir / "comfyui.log"
         self.client_id = uuid.uuid4().hex
         self.process: subprocess.Popen | None = None
+        self.last_history: dict = {}
         self._prepare(models or {})
 
     def _prepare(self, models: dict[str, list[Path]]) -> None:
@@ -175,9 +176,15 @@ class ComfyServer:
         finally:
             ws.close()
         history = self.get_json(f"/history/{prompt_id}")[prompt_id]
+        self.last_history = history
         if history["status"].get("status_str") != "success":
             raise ComfyError(f"prompt {prompt_id} ended with {history['status']}\n{self.log_tail()}")
         return history["outputs"]
+
+    def cached_nodes(self) -> set[str]:
+        """Nodes of the last run that ComfyUI served from its cache instead of executing."""
+        messages = self.last_history.get("status", {}).get("messages", [])
+        return {node for kind, data in messages if kind == "execution_cached" for node in data["nodes"]}
 
     def execution_error(self, prompt: dict, timeout: float = 120.0) -> dict:
         """Run a prompt expected to fail at execution time; return the execution_error event's data."""
