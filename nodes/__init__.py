@@ -3,9 +3,9 @@ from typing_extensions import override
 
 from comfy_api.latest import ComfyExtension, io
 
-from . import pixel, tiling
+from . import alpha, pixel, tiling
 
-NODE_MODULES = (pixel, tiling)
+NODE_MODULES = (alpha, pixel, tiling)
 
 
 class DgxPixelsExtension(ComfyExtension):
