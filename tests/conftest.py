@@ -11,6 +11,7 @@ from comfy_server import ComfyServer
 from dgx_pixels import host as hostlib
 
 TINY_CHECKPOINT_NAME = "dgx_pixels_tiny_sd15.safetensors"
+TINY_LORA_NAME = "dgx_pixels_tiny_lora.safetensors"
 
 
 @pytest.fixture(scope="session")
@@ -29,16 +30,22 @@ def host() -> hostlib.Host:
 def tiny_checkpoint_path(host) -> Path:
     """Built once per machine and cached beside the host (about 280 MB, about 5 s)."""
     path = hostlib.cache_dir() / "test-models" / f"v{tiny_checkpoint.FORMAT_VERSION}" / TINY_CHECKPOINT_NAME
-    if not path.exists():
-        subprocess.run([host.python, tiny_checkpoint.__file__, "--comfyui", host.comfyui, "--out", str(path)],
-                       check=True)
+    if not path.exists() or not path.with_name(TINY_LORA_NAME).exists():
+        subprocess.run([host.python, tiny_checkpoint.__file__, "--comfyui", host.comfyui, "--out", str(path),
+                        "--lora", str(path.with_name(TINY_LORA_NAME))], check=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_lora_path(tiny_checkpoint_path) -> Path:
+    return tiny_checkpoint_path.with_name(TINY_LORA_NAME)
 
 
 @pytest.fixture(scope="session")
 def comfy(host, tiny_checkpoint_path, tmp_path_factory) -> ComfyServer:
     server = ComfyServer(host, tmp_path_factory.mktemp("comfy-base"),
-                         models={"checkpoints": [tiny_checkpoint_path]})
+                         models={"checkpoints": [tiny_checkpoint_path],
+                                 "loras": [tiny_checkpoint_path.with_name(TINY_LORA_NAME)]})
     try:
         yield server.start()
     finally:

@@ -72,3 +72,26 @@ def test_pack_loads_as_a_registry_install(host, tmp_path):
         assert "/extensions/dgx_pixels_registry/dgx_pixels.js" in server.get_json("/extensions")
     finally:
         server.stop()
+
+
+def test_tiny_lora_changes_the_image(comfy):
+    from conftest import TINY_LORA_NAME
+
+    def graph(strength: float) -> dict:
+        return {
+            "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": TINY_CHECKPOINT_NAME}},
+            "2": {"class_type": "LoraLoader", "inputs": {"model": ["1", 0], "clip": ["1", 1],
+                                                         "lora_name": TINY_LORA_NAME, "strength_model": strength,
+                                                         "strength_clip": strength}},
+            "3": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["2", 1], "text": "pixel art"}},
+            "4": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+            "5": {"class_type": "KSampler", "inputs": {
+                "model": ["2", 0], "positive": ["3", 0], "negative": ["3", 0], "latent_image": ["4", 0],
+                "seed": 5, "steps": 2, "cfg": 1.0, "sampler_name": "euler", "scheduler": "normal", "denoise": 1.0}},
+            "6": {"class_type": "VAEDecode", "inputs": {"samples": ["5", 0], "vae": ["1", 2]}},
+            "7": {"class_type": "SaveImage", "inputs": {"images": ["6", 0], "filename_prefix": f"lora{strength}"}},
+        }
+
+    images = [np.asarray(comfy.fetch(comfy.run(graph(s))["7"]["images"][0]), dtype=np.float32) for s in (0.0, 1.0)]
+    assert np.abs(images[0] - images[1]).mean() > 1.0
+    assert "lora key not loaded" not in comfy.log()

@@ -66,19 +66,49 @@ def build_state_dict(comfyui: Path) -> dict:
     return {name: tensor.to(torch.float16).contiguous() for name, tensor in state.items()}
 
 
-def build(comfyui: Path, out: Path) -> Path:
+# Attention projections of the tiny UNet's one transformer block (ComfyUI's `lora_unet_` key form) and their input
+# widths: attn2's keys and values read the 768-wide text context.
+LORA_TARGETS = {f"input_blocks_1_1_transformer_blocks_0_{attn}_{proj}": 768 if attn == "attn2" and proj != "to_q"
+                else 320 for attn in ("attn1", "attn2") for proj in ("to_q", "to_k", "to_v")}
+
+
+def build_lora_state_dict(rank: int = 4) -> dict:
+    """A small LoRA for the tiny UNet: real keys that ComfyUI's LoraLoader applies (a visible change)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(SEED + 1)
+    state = {}
+    for target, fan_in in LORA_TARGETS.items():
+        state[f"lora_unet_{target}.lora_down.weight"] = torch.randn(rank, fan_in, generator=generator) * 0.2
+        state[f"lora_unet_{target}.lora_up.weight"] = torch.randn(320, rank, generator=generator) * 0.2
+        state[f"lora_unet_{target}.alpha"] = torch.tensor(float(rank))
+    return {name: tensor.to(torch.float16).contiguous() for name, tensor in state.items()}
+
+
+def _save(state: dict, out: Path) -> Path:
     from safetensors.torch import save_file
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    save_file(build_state_dict(comfyui), str(tmp), metadata={"dgx_pixels_tiny": FORMAT_VERSION})
+    save_file(state, str(tmp), metadata={"dgx_pixels_tiny": FORMAT_VERSION})
     tmp.replace(out)
     return out
+
+
+def build(comfyui: Path, out: Path) -> Path:
+    return _save(build_state_dict(comfyui), out)
+
+
+def build_lora(out: Path) -> Path:
+    return _save(build_lora_state_dict(), out)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--comfyui", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--lora", type=Path, help="also write a tiny LoRA for it here")
     args = parser.parse_args()
     print(build(args.comfyui, args.out))
+    if args.lora:
+        print(build_lora(args.lora))
