@@ -28,7 +28,9 @@ class Node:
     title: str
     inputs: dict = field(default_factory=dict)
     column: int | None = None
-    size: tuple[int, int] | None = None
+    # Bypassed (switched off in the editor, Ctrl+B): output slot -> the input whose source it passes through,
+    # as ComfyUI's frontend does when it sends the graph.
+    bypass: dict[int, str] | None = None
 
     def out(self, slot: int = 0) -> Link:
         return Link(self, slot)
@@ -55,9 +57,13 @@ class WorkflowGraph:
         self.groups: list[Group] = []
         self.notes: list[Note] = []
 
-    def node(self, class_type: str, title: str | None = None, *, column: int | None = None, **inputs) -> Node:
-        """Add a node; ``inputs`` are literals (widget values) or ``other.out(slot)`` links."""
-        node = Node(len(self.nodes) + 1, class_type, title or class_type, dict(inputs), column)
+    def node(self, class_type: str, title: str | None = None, *, column: int | None = None,
+             bypass: dict[int, str] | None = None, **inputs) -> Node:
+        """Add a node; ``inputs`` are literals (widget values) or ``other.out(slot)`` links.
+
+        ``bypass``: the node ships switched off; each output slot passes the named input's source through.
+        """
+        node = Node(len(self.nodes) + 1, class_type, title or class_type, dict(inputs), column, bypass)
         if any(n.title == node.title for n in self.nodes):
             raise ValueError(f"two nodes titled {node.title!r}: titles name parameters, so they must be unique")
         self.nodes.append(node)
@@ -76,11 +82,23 @@ class WorkflowGraph:
         raise KeyError(title)
 
     # ------------------------------------------------------------------ API format
+    @staticmethod
+    def _resolve(link: Link) -> Link:
+        while link.node.bypass is not None:
+            link = link.node.inputs[link.node.bypass[link.slot]]
+        return link
+
     def to_api(self) -> dict:
         prompt = {}
         for node in self.nodes:
-            inputs = {name: ([str(value.node.id), value.slot] if isinstance(value, Link) else value)
-                      for name, value in node.inputs.items()}
+            if node.bypass is not None:
+                continue
+            inputs = {}
+            for name, value in node.inputs.items():
+                if isinstance(value, Link):
+                    value = self._resolve(value)
+                    value = [str(value.node.id), value.slot]
+                inputs[name] = value
             prompt[str(node.id)] = {"class_type": node.class_type, "inputs": inputs, "_meta": {"title": node.title}}
         return prompt
 
@@ -160,7 +178,7 @@ class WorkflowGraph:
             next_y[col] = y
             ui_nodes.append({
                 "id": node.id, "type": node.class_type, "pos": list(positions[node.id][:2]),
-                "size": [width, height], "flags": {}, "order": order, "mode": 0,
+                "size": [width, height], "flags": {}, "order": order, "mode": 0 if node.bypass is None else 4,
                 "inputs": sockets,
                 "outputs": [{"name": name, "type": kind, "links": [], "slot_index": slot,
                              **({"shape": 6} if info.get("output_is_list", [False] * 99)[slot] else {})}

@@ -19,7 +19,8 @@ def tiny_generation_graph() -> WorkflowGraph:
                      latent_image=latent.out(0), seed=3, steps=2, cfg=7.0, sampler_name="euler",
                      scheduler="normal", denoise=1.0)
     decode = g.node("VAEDecode", "Decode", samples=sampler.out(0), vae=ckpt.out(2))
-    up = g.node("DGXPixelsPixelUpscale", "Upscale", image=decode.out(0), scale=2)
+    invert = g.node("ImageInvert", "Optional invert", bypass={0: "image"}, image=decode.out(0))
+    up = g.node("DGXPixelsPixelUpscale", "Upscale", image=invert.out(0), scale=2)
     g.node("SaveImage", "Save", images=up.out(0), filename_prefix="graph")
     g.group("Model", [ckpt, pos, neg])
     g.note("Type what to draw in the positive prompt.", pos)
@@ -58,4 +59,15 @@ def test_editor_format_converts_back_to_the_api_twin_in_the_real_frontend(comfy,
     for node_id, node in expected.items():
         assert converted[node_id]["class_type"] == node["class_type"]
         assert converted[node_id]["inputs"] == node["inputs"], node["_meta"]["title"]
-    assert set(converted) == set(expected)  # the Note is virtual and is not sent
+    assert set(converted) == set(expected)  # the Note is virtual and the bypassed node is not sent
+    assert converted["8"]["inputs"]["image"] == ["6", 0]
+
+
+def test_bypassed_nodes_pass_their_inputs_through_in_the_api_twin():
+    g = WorkflowGraph()
+    a = g.node("EmptyImage", "A", width=8, height=8, batch_size=1, color=0)
+    b = g.node("ImageInvert", "Invert", bypass={0: "image"}, image=a.out(0))
+    g.node("PreviewImage", "Preview", images=b.out(0))
+    api = g.to_api()
+    assert "2" not in api
+    assert api["3"]["inputs"]["images"] == ["1", 0]
