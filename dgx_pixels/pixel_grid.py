@@ -2,9 +2,9 @@
 
 Per axis, an edge profile (colour steps between neighbouring columns or rows, above the noise floor, averaged over
 the image) is scored against every candidate cell count ``n``: how much edge energy lies near the cuts of a
-uniform ``n``-cell grid (its offset taken from the profile's Fourier phase at ``n``). Finer grids always fit as
-well as the true one, coarser ones miss half the edges, so the answer is the coarsest grid that explains nearly as
-much as the best. Each cut is then moved to the strongest edge near its predicted place (elastic), so irregular
+uniform ``n``-cell grid (its offset taken from the profile's Fourier phase at ``n``). The best fit wins (a cut on the
+image border breaks near-ties), unless a grid of 2, 3 or 4 times coarser cells fits nearly as well: finer grids
+explain the true edges too. Each cut is then moved to the strongest edge near its predicted place (elastic), so irregular
 and drifting grids are recovered cut by cut. Everything is batched torch on the image's device.
 """
 from __future__ import annotations
@@ -21,6 +21,8 @@ from .imageops import check_image, check_mask
 FIT_TOLERANCE = 0.25  # an edge within this share of a cell from a cut counts as explained by it
 NEAR_BEST = 0.04  # a coarser grid wins if it explains this much less edge energy than the best, or less
 SNAP_WINDOW = 0.35  # a cut may move this share of a cell towards the strongest edge near it
+# Art that fills the canvas starts a cell at the border; among grids that fit alike, prefer that.
+PHASE_WEIGHT = 0.1
 CHANCE_FIT = 2 * FIT_TOLERANCE  # what a grid explains of edges placed at random
 MIN_CONFIDENCE = 0.25
 
@@ -86,8 +88,9 @@ def edge_profiles(image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor
     steps_y = (rgb[:, 1:] - rgb[:, :-1]).abs().sum(-1) + 3 * (mask[:, 1:] - mask[:, :-1]).abs()
     sample = steps_x[:, ::3, ::3].reshape(steps_x.shape[0], -1)
     floor = 2 * sample.median(dim=1).values.clamp(min=1e-3)[:, None, None]
-    profile_x = (steps_x - floor).clamp(min=0).mean(dim=1)
-    profile_y = (steps_y - floor.transpose(1, 2)).clamp(min=0).mean(dim=2)
+    # squared, so a few strong colour edges outweigh the many faint steps of shading drift and noise
+    profile_x = (steps_x - floor).clamp(min=0).square().mean(dim=1)
+    profile_y = (steps_y - floor.transpose(1, 2)).clamp(min=0).square().mean(dim=2)
     return F.pad(profile_x, (1, 1)), F.pad(profile_y, (1, 1))
 
 
@@ -117,8 +120,19 @@ def choose_count(profile: torch.Tensor, min_cell: float, max_cell: float) -> tup
         return 0, 0.0, 0.0
     counts = torch.arange(low, high + 1, device=profile.device)
     explained, offsets = grid_fit(profile, counts)
-    best = explained.max()
-    chosen = int(torch.nonzero(explained >= best - NEAR_BEST)[0])
+    cells = length / counts.to(profile.dtype)
+    phase_error = torch.minimum(offsets, cells - offsets) / cells  # 0: a cut falls on the image border
+    score = explained - PHASE_WEIGHT * phase_error
+    chosen = int(score.argmax())
+    # A grid whose cells are 2, 3 or 4 true cells may fit as well when edges are sharp: take the coarsest such
+    # divisor that fits nearly as well.
+    for factor in (4, 3, 2):
+        count = int(counts[chosen])
+        if count % factor == 0 and count // factor >= low:
+            coarser = count // factor - low
+            if score[coarser] >= score[chosen] - NEAR_BEST:
+                chosen = coarser
+                break
     confidence = float(((explained[chosen] - CHANCE_FIT) / (1 - CHANCE_FIT)).clamp(0, 1))
     return int(counts[chosen]), float(offsets[chosen]), confidence
 
