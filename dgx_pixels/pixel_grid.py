@@ -4,8 +4,9 @@ Per axis, an edge profile (colour steps between neighbouring columns or rows, ab
 the image) is scored against every candidate cell count ``n``: how much edge energy lies near the cuts of a
 uniform ``n``-cell grid (its offset taken from the profile's Fourier phase at ``n``). The best fit wins (a cut on the
 image border breaks near-ties), unless a grid of 2, 3 or 4 times coarser cells fits nearly as well: finer grids
-explain the true edges too. Each cut is then moved to the strongest edge near its predicted place (elastic), so irregular
-and drifting grids are recovered cut by cut. Everything is batched torch on the image's device.
+explain the true edges too. Where the cell size drifts along the axis, cuts walked from edge to edge one local cell
+at a time replace the uniform grid when they explain clearly more. Each cut then moves to the strongest edge near
+it, so irregular and drifting grids are recovered cut by cut. Everything is batched torch on the image's device.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ SNAP_WINDOW = 0.35  # a cut may move this share of a cell towards the strongest 
 PHASE_WEIGHT = 0.1
 CHANCE_FIT = 2 * FIT_TOLERANCE  # what a grid explains of edges placed at random
 MIN_CONFIDENCE = 0.25
+MAX_CELL_ASPECT = 1.3
+DRIFT_MARGIN = 0.02  # how much more edge energy walked cuts must explain to replace the uniform grid
 
 
 @dataclass
@@ -111,13 +114,13 @@ def grid_fit(profile: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor,
     return explained, offset
 
 
-def choose_count(profile: torch.Tensor, min_cell: float, max_cell: float) -> tuple[int, float, float]:
-    """(cell count, offset, confidence) for one axis; count 0 when no grid explains the edges."""
+def choose_count(profile: torch.Tensor, min_cell: float, max_cell: float) -> tuple[int, float]:
+    """(cell count, confidence) for one axis; count 0 when no grid explains the edges."""
     length = profile.shape[0] - 1
     low = max(1, math.ceil(length / max_cell))
     high = min(length // 2, math.floor(length / min_cell))
     if high < low or profile.sum() <= 0:
-        return 0, 0.0, 0.0
+        return 0, 0.0
     counts = torch.arange(low, high + 1, device=profile.device)
     explained, offsets = grid_fit(profile, counts)
     cells = length / counts.to(profile.dtype)
@@ -134,7 +137,7 @@ def choose_count(profile: torch.Tensor, min_cell: float, max_cell: float) -> tup
                 chosen = coarser
                 break
     confidence = float(((explained[chosen] - CHANCE_FIT) / (1 - CHANCE_FIT)).clamp(0, 1))
-    return int(counts[chosen]), float(offsets[chosen]), confidence
+    return int(counts[chosen]), confidence
 
 
 def predicted_cuts(length: int, count: int, offset: float) -> torch.Tensor:
@@ -171,6 +174,43 @@ def snap_cuts(profile: torch.Tensor, cuts: torch.Tensor) -> list[int]:
     return result
 
 
+def walk_cuts(profile: torch.Tensor, cell: float, start: float = 0.0) -> list[int]:
+    """Cuts found by stepping one cell at a time to the strongest edge 0.7..1.3 cells ahead: follows a grid
+    whose cell size drifts along the axis. A step with no clear edge moves exactly one cell."""
+    values = profile.tolist()  # a 1-D profile: a Python walk over cells, not pixels
+    length = len(values) - 1
+    threshold = 0.25 * float(profile[profile > 0].median()) if bool((profile > 0).any()) else 0.0
+    cuts, position = [0], start if start > 0.5 * cell else 0.0
+    if position:
+        cuts.append(round(position))
+    step = cell
+    while length - position >= 1.5 * step:
+        low, high = int(position + 0.7 * step), min(length - 1, int(position + 1.3 * step) + 1)
+        window = values[low:high + 1]
+        peak = max(window)
+        if peak > threshold:
+            near = [(i + low, v) for i, v in enumerate(window) if v >= 0.6 * peak]
+            position = sum(i * v for i, v in near) / sum(v for _, v in near)
+        else:
+            position += step
+        cuts.append(round(position))
+        gaps = sorted(b - a for a, b in zip(cuts[-4:], cuts[-3:]))
+        step = gaps[len(gaps) // 2] if len(cuts) > 3 else cell  # the local cell size, as it drifts
+    cuts.append(length)
+    return cuts
+
+
+def cut_fit(profile: torch.Tensor, cuts: list[int]) -> float:
+    """Share of the edge energy within FIT_TOLERANCE of a local cell from the nearest cut."""
+    positions = torch.arange(profile.shape[0], device=profile.device, dtype=torch.float64)
+    edges = torch.tensor(cuts, device=profile.device, dtype=torch.float64)
+    right = torch.searchsorted(edges, positions).clamp(1, len(cuts) - 1)
+    left_cut, right_cut = edges[right - 1], edges[right]
+    distance = torch.minimum(positions - left_cut, right_cut - positions)
+    near = distance <= FIT_TOLERANCE * (right_cut - left_cut)
+    return float((profile * near).sum() / profile.sum().clamp(min=1e-9))
+
+
 def parse_size(text: str) -> tuple[int, int | None]:
     """``"64x64"`` -> (64, 64); ``"64"`` -> (64, None): a width alone keeps the detected aspect."""
     parts = text.lower().replace(" ", "").split("x")
@@ -187,7 +227,7 @@ def detect_grid(
     image: torch.Tensor,
     mask: torch.Tensor | None = None,
     target_size: str = "",
-    min_cell: float = 2.0,
+    min_cell: float = 4.0,
     max_cell: float = 256.0,
     lock: bool = True,
 ) -> GridSet:
@@ -204,11 +244,14 @@ def detect_grid(
     if width < 2 or height < 2:
         return GridSet([PixelGrid.identity(width, height)])
     profile_x, profile_y = edge_profiles(image, mask)
-    count_x, offset_x, conf_x = choose_count(profile_x.sum(0), min_cell, max_cell)
-    count_y, offset_y, conf_y = choose_count(profile_y.sum(0), min_cell, max_cell)
+    count_x, conf_x = choose_count(profile_x.sum(0), min_cell, max_cell)
+    count_y, conf_y = choose_count(profile_y.sum(0), min_cell, max_cell)
     count_x, count_y = _square_cells(count_x, count_y, width, height, profile_x.sum(0), profile_y.sum(0),
                                      min_cell, max_cell)
     confidence = min(conf_x, conf_y) if count_x and count_y else 0.0
+    if confidence and max(width / count_x, height / count_y) > MAX_CELL_ASPECT * min(width / count_x,
+                                                                                       height / count_y):
+        confidence = 0.0  # pixels are square: axes that disagree this much found texture, not a grid
     if want_w:
         count_x = want_w
         count_y = want_h or max(1, round(height / (width / want_w)))
@@ -217,19 +260,31 @@ def detect_grid(
         return GridSet([PixelGrid.identity(width, height)])
     if count_x > width or count_y > height:
         raise InputError(f"target size {count_x}x{count_y} is larger than the image ({width}x{height})")
-    offset_x = _offset_for(profile_x.sum(0), count_x, offset_x)
-    offset_y = _offset_for(profile_y.sum(0), count_y, offset_y)
+    offset_x = _offset_for(profile_x.sum(0), count_x)
+    offset_y = _offset_for(profile_y.sum(0), count_y)
     base_x = _exact_count(predicted_cuts(width, count_x, offset_x), width, count_x)
     base_y = _exact_count(predicted_cuts(height, count_y, offset_y), height, count_y)
+    if not want_w:
+        base_x = _follow_drift(profile_x.sum(0), base_x)
+        base_y = _follow_drift(profile_y.sum(0), base_y)
     frames = [profile_x.sum(0)[None], profile_y.sum(0)[None]] if lock else [profile_x, profile_y]
     grids = [PixelGrid(snap_cuts(px, base_x), snap_cuts(py, base_y), confidence, (width, height))
              for px, py in zip(*frames)]
     return GridSet(grids)
 
 
-def _offset_for(profile: torch.Tensor, count: int, offset: float) -> float:
-    explained, offsets = grid_fit(profile, torch.tensor([count], device=profile.device))
-    return float(offsets[0])
+def _follow_drift(profile: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    """Walked cuts instead of the uniform grid where they explain clearly more edges (a drifting grid; the
+    uniform fit may then also have missed a cell or two)."""
+    length = profile.shape[0] - 1
+    walked = walk_cuts(profile, length / (len(uniform) - 1), float(uniform[1]) if len(uniform) > 2 else 0.0)
+    if cut_fit(profile, walked) > cut_fit(profile, snap_cuts(profile, uniform)) + DRIFT_MARGIN:
+        return torch.tensor(walked, dtype=torch.float64)
+    return uniform
+
+
+def _offset_for(profile: torch.Tensor, count: int) -> float:
+    return float(grid_fit(profile, torch.tensor([count], device=profile.device))[1][0])
 
 
 def _exact_count(cuts: torch.Tensor, length: int, count: int) -> torch.Tensor:
@@ -262,3 +317,19 @@ def _square_cells(count_x: int, count_y: int, width: int, height: int, profile_x
     if loss > 2 * NEAR_BEST:
         return count_x, count_y
     return (proposed, count_y) if axis == "x" else (count_x, proposed)
+
+
+def draw_grid(image: torch.Tensor, grids: GridSet, colour=(1.0, 0.24, 0.78), opacity: float = 0.75) -> torch.Tensor:
+    """The input with each frame's cuts drawn as one-pixel lines (a diagnostic overlay)."""
+    overlay = image[..., :3].clone()
+    paint = torch.tensor(colour, dtype=overlay.dtype, device=overlay.device)
+    height, width = overlay.shape[1:3]
+    for index in range(overlay.shape[0]):
+        grid = grids.for_image(index)
+        if not grid.found:
+            continue
+        columns = torch.tensor(grid.cuts_x, device=overlay.device).clamp(max=width - 1)
+        rows = torch.tensor(grid.cuts_y, device=overlay.device).clamp(max=height - 1)
+        overlay[index, :, columns] = overlay[index, :, columns] * (1 - opacity) + paint * opacity
+        overlay[index, rows, :] = overlay[index, rows, :] * (1 - opacity) + paint * opacity
+    return overlay

@@ -1,0 +1,88 @@
+"""``dgx-pixels pixelize``: AI pixel art files -> true pixel art at native size, with no ComfyUI server."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import InputError
+from ..progress import Progress
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "pixelize", help="recover the true pixel grid of AI pixel art and save it at its native size",
+        description="OUT is a file when there is one input and OUT has an image suffix; otherwise a folder that "
+                    "receives each result under its input's name (as .png).")
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="IN")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    parser.add_argument("--size", default="", metavar="WxH", help="snap to exactly this size (or a width alone)")
+    parser.add_argument("--lock", action="store_true",
+                        help="one grid for all inputs (frames of one character; they must share a size)")
+    parser.add_argument("--reducer", default="majority",
+                        help="how a cell's colour is chosen: majority (default), median, k-centroid or centre")
+    parser.add_argument("--min-cell", type=float, default=4.0, help="smallest cell size in input pixels")
+    parser.add_argument("--max-cell", type=float, default=256.0, help="largest cell size in input pixels")
+    parser.add_argument("--alpha-threshold", type=float, default=0.5,
+                        help="a cell is transparent when more than this share of it is")
+    parser.set_defaults(func=run)
+
+
+def output_paths(inputs: list[Path], output: Path) -> list[Path]:
+    if len(inputs) == 1 and output.suffix.lower() in IMAGE_SUFFIXES and not output.is_dir():
+        return [output]
+    if output.exists() and not output.is_dir():
+        raise InputError(f"{output} is a file; with several inputs OUT must be a folder")
+    names = [path.with_suffix(".png").name for path in inputs]
+    duplicates = {name for name in names if names.count(name) > 1}
+    if duplicates:
+        raise InputError(f"several inputs would be written as {', '.join(sorted(duplicates))}; rename them")
+    return [output / name for name in names]
+
+
+def run(args) -> int:
+    import torch
+
+    from .. import imageio
+    from ..pixel_downscale import downscale
+
+    torch.set_grad_enabled(False)
+    targets = output_paths(args.inputs, args.output)
+    options = dict(reducer=args.reducer, alpha_threshold=args.alpha_threshold, target_size=args.size,
+                   min_cell=args.min_cell, max_cell=args.max_cell)
+    progress = Progress(len(args.inputs), "pixelize")
+    failures = 0
+    if args.lock:
+        frames = [imageio.load_image(path) for path in args.inputs]
+        sizes = {tuple(image.shape[1:3]) for image, _ in frames}
+        if len(sizes) > 1:
+            raise InputError("--lock needs inputs of one size; got " +
+                             ", ".join(f"{w}x{h}" for h, w in sorted(sizes)))
+        image = torch.cat([image for image, _ in frames])
+        mask = torch.cat([mask for _, mask in frames])
+        native, native_mask, grids = downscale(image, mask, lock=True, **options)
+        _report_grid(grids, "all inputs")
+        for index, target in enumerate(targets):
+            imageio.save_png(target, native[index], native_mask[index])
+            progress.advance(target.name)
+        return 0
+    for source, target in zip(args.inputs, targets):
+        try:
+            image, mask = imageio.load_image(source)
+            native, native_mask, grids = downscale(image, mask, **options)
+            _report_grid(grids, str(source))
+            imageio.save_png(target, native[0], native_mask[0])
+        except InputError as err:
+            failures += 1
+            print(f"dgx-pixels pixelize: {source}: {err}", file=sys.stderr)
+        progress.advance(source.name)
+    if failures:
+        print(f"dgx-pixels pixelize: {failures} of {len(args.inputs)} file(s) failed", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _report_grid(grids, what: str) -> None:
+    if grids.confidence <= 0:
+        print(f"dgx-pixels pixelize: warning: {what}: no pixel grid found, passed through at full size",
+              file=sys.stderr)
