@@ -57,8 +57,10 @@ export function domWidget(node, name, build, minHeight) {
     const state = build(root);
     node.addDOMWidget(name, "dgx-pixels", root, { serialize: false, hideOnZoom: false, getMinHeight: () => minHeight });
     node.__dgxWidgets[name] = { root, state };
+    // Grow the node so the new widget sits below the existing ones instead of over them.
     const size = node.computeSize();
-    node.setSize([Math.max(node.size[0], size[0], 320), Math.max(node.size[1], size[1])]);
+    node.setSize([Math.max(node.size[0], size[0], 320), Math.max(node.size[1], size[1] + minHeight)]);
+    node.setDirtyCanvas(true, true);
   }
   return node.__dgxWidgets[name].state;
 }

@@ -1,7 +1,7 @@
 // Zoomable nearest-neighbour preview with the detected grid, confidence and a before/after toggle,
 // for the grid and downscale nodes. Data arrives in the node's ui output as `dgx_pixel_preview`.
 import { app } from "../../scripts/app.js";
-import { domWidget, element, loadImage, onNodeExecuted, pixelCanvas, NODE_PREFIX } from "./common.js";
+import { domWidget, drawCheckerboard, element, loadImage, onNodeExecuted, pixelCanvas, NODE_PREFIX } from "./common.js";
 
 const NODES = new Set([`${NODE_PREFIX}DetectPixelGrid`, `${NODE_PREFIX}PixelPerfectDownscale`]);
 
@@ -26,7 +26,7 @@ function buildPreview(root) {
     canvas.height = image.height * z;
     const ctx = canvas.getContext("2d");
     ctx.imageSmoothingEnabled = false;
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    drawCheckerboard(ctx, canvas.width, canvas.height, Math.max(4, z)); // shows where alpha is
     ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
     const grid = state.data?.grid;
     if (state.showGrid && grid?.cuts_x?.length) {
