@@ -65,7 +65,8 @@ class TileInfo:
     index: int
     seam_x: float  # mean difference across the left/right wrap-around edge (0..1)
     seam_y: float  # the same across the top/bottom edge
-    neighbour: float  # mean difference between neighbouring pixels inside the tile, for scale
+    neighbour_x: float  # mean difference between side-by-side pixels inside the tile, for scale
+    neighbour_y: float  # the same for pixels above one another
     seamless: bool
     mask: int | None = None  # autotile neighbour mask, when the tileset is an autotile set
 
