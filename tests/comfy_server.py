@@ -101,6 +101,15 @@ class ComfyServer:
         if getattr(self, "_log_file", None):
             self._log_file.close()
 
+    def kill(self) -> None:
+        """End the server abruptly (SIGKILL), as a crash would; ``start()`` brings it back on the same port with the
+        same folders (its queue and history are gone, its output files stay)."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if getattr(self, "_log_file", None):
+            self._log_file.close()
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
