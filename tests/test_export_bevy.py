@@ -11,6 +11,8 @@ import io
 import json
 import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -282,3 +284,25 @@ def test_an_image_that_does_not_match_its_layout_is_refused(exports):
         bevy.render_files(np.zeros((2, 3, 4), np.uint8), layout, "knight")
     with pytest.raises(InputError, match="asset name 'my knight'"):
         bevy.render_files(_blank(layout), layout, "my knight")
+
+
+def test_the_snippet_compiles_against_the_bevy_api(exports, tmp_path):
+    """Type-checks every snippet form with rustc against tests/bevy_stub (Bevy 0.19's signatures; crates cannot
+    be fetched here), as a 2021-edition crate like most games."""
+    cargo = shutil.which("cargo")
+    if cargo is None:
+        pytest.skip("cargo is not installed")
+    crate = tmp_path / "game"
+    (crate / "src").mkdir(parents=True)
+    stub = Path(__file__).parent / "bevy_stub"
+    (crate / "Cargo.toml").write_text(f'[package]\nname = "game"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                                      f'[dependencies]\nbevy = {{ path = "{stub.as_posix()}" }}\n')
+    modules = []
+    for case in ("knight", "knight_trimmed", "grass"):
+        (_, layout), _ = exports[case]
+        modules.append(f"mod {case} {{\n{bevy.rust_snippet(layout, case, f'sprites/{case}/{case}.png')}}}\n")
+    (crate / "src" / "main.rs").write_text("#![deny(warnings)]\n#![allow(dead_code)]\n" + "\n".join(modules)
+                                          + "\nfn main() {}\n")
+    result = subprocess.run([cargo, "check", "--offline", "--quiet"], cwd=crate, capture_output=True, text=True,
+                            env=dict(os.environ, CARGO_TARGET_DIR=str(tmp_path / "target")), timeout=300)
+    assert result.returncode == 0, result.stderr

@@ -293,6 +293,7 @@ def rust_snippet(layout: SheetLayout, name: str, image_path: str) -> str:
         durations = dict(zip(layout.atlas_indices(animation), layout.durations(animation)))
         frames = ", ".join(f"({index}, {durations[index]})" for index in order)
         lines.append(f"/// \"{animation.name}\": (atlas index, milliseconds) in play order, {animation.loop}.")
+        lines.append("#[allow(dead_code)]")
         lines.append(f"const {const}_{_ident(animation.name).upper()}: &[(usize, u64)] = &[{frames}];")
     if not animations:
         frames = ", ".join(f"({frame.index}, {frame.duration_ms})" for frame in layout.frames)
