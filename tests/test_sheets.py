@@ -2,6 +2,8 @@
 extrusion, and slicing back into frames."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -268,6 +270,17 @@ def test_labels_match_scipy():
     assert len(np.unique(labels[labels > 0])) == count
     for label in np.unique(labels[labels > 0]):  # the same partition, whatever the numbering
         assert len(np.unique(expected[labels == label])) == 1
+
+
+def test_a_long_winding_shape_is_one_component_quickly():
+    snake = torch.zeros(128, 128, dtype=torch.bool)
+    for row in range(0, 128, 4):  # a zig-zag path about 4,000 pixels long
+        snake[row, :] = True
+        snake[row:row + 4, 127 if (row // 4) % 2 == 0 else 0] = True
+    start = time.perf_counter()
+    labels = sheets.label_components(snake)
+    assert time.perf_counter() - start < 5.0  # one max-pool round per pixel of length would take minutes
+    assert len(torch.unique(labels[snake])) == 1 and not labels[~snake].any()
 
 
 def test_slicing_errors_say_what_to_change():
