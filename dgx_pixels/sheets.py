@@ -9,7 +9,7 @@ left to right, top to bottom.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -91,7 +91,6 @@ class SheetLayout:
     animations: tuple[SheetAnimation, ...] = ()
     tiles: tuple[TileInfo, ...] = ()
     autotile: str = "none"
-    extras: dict = field(default_factory=dict, compare=False)
 
     def atlas_indices(self, animation: SheetAnimation) -> list[int]:
         return [self.frames[i].index for i in range(animation.start, animation.end + 1)]
@@ -113,9 +112,6 @@ class SheetLayout:
         trim = trim or Rect(0, 0, *self.cell)
         px, py = self.pivot
         return (px - trim.x) / trim.w - 0.5, 0.5 - (py - trim.y) / trim.h
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 # ---------------------------------------------------------------------------------------------------- checks

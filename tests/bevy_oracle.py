@@ -2,9 +2,9 @@
 
 - ``from_grid``: ``TextureAtlasLayout::from_grid`` (crates/bevy_image/src/texture_atlas.rs, v0.19.1), line for line,
   including its quirk that ``size`` leaves out the offset.
-- ``uv_offset_scale``: the per-sprite UV transform of bevy_sprite_render (render/mod.rs, prepare_sprite_image_bind_groups):
-  computed against the real image size, y flipped; the vertex shader (sprite.wgsl) maps the unit quad's
-  ``vertex_position.xy`` to ``uv = xy * scale + offset``.
+- ``uv_offset_scale``: the per-sprite UV transform of bevy_sprite_render (render/mod.rs,
+  prepare_sprite_image_bind_groups): computed against the real image size, y flipped; the vertex shader
+  (sprite.wgsl) maps the unit quad's ``vertex_position.xy`` to ``uv = xy * scale + offset``.
 - ``render_sprite``: the pixels a sprite shows with nearest sampling, sampling each displayed pixel's centre.
 - ``quad_origin``: where the quad's bottom-left corner lands for an ``Anchor`` (``(quad_size) * (-anchor - 0.5)``).
 """

@@ -247,8 +247,9 @@ def export_bevy(sheet, layout: SheetLayout, project: str, name: str, roots: list
     asset_dir = project_dir / "assets" / kind / name
     write = write_asset_files(asset_dir, files, project_dir, roots)
     image_path = f"{kind}/{name}/{name}.png"
-    return ExportResult(project=project_dir, asset_dir=asset_dir.resolve(), asset_path=image_path,
-                        files=[asset_dir.resolve() / file for file in files], snippet=rust_snippet(layout, name, image_path),
+    asset_dir = asset_dir.resolve()
+    return ExportResult(project=project_dir, asset_dir=asset_dir, asset_path=image_path,
+                        files=[asset_dir / file for file in files], snippet=rust_snippet(layout, name, image_path),
                         write=write)
 
 

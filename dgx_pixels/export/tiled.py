@@ -41,7 +41,8 @@ def tileset_tsx(layout: SheetLayout, name: str, image: str) -> str:
         ET.SubElement(wangset, "wangcolor", {"name": name, "color": TERRAIN_COLOUR, "tile": "-1",
                                              "probability": "1"})
         for tile in layout.tiles:
-            ET.SubElement(wangset, "wangtile", {"tileid": str(tile.index), "wangid": wang_id(tile.mask, layout.autotile)})
+            ET.SubElement(wangset, "wangtile", {"tileid": str(tile.index),
+                                                "wangid": wang_id(tile.mask, layout.autotile)})
     ET.indent(root, space=" ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
