@@ -147,6 +147,19 @@ def test_rejected_prompts_name_the_node(comfy, tmp_path):
     assert manifest["jobs"][0]["state"] == "failed"
 
 
+def test_forget_history_removes_finished_prompts_from_the_server(comfy, tmp_path):
+    workflow = Workflow.from_dict({
+        "1": {"class_type": "EmptyImage", "inputs": {"width": 4, "height": 4, "batch_size": 1, "color": 0},
+              "_meta": {"title": "Canvas"}},
+        "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "forget"},
+              "_meta": {"title": "Tile"}}}, name="flat")
+    jobs = [Job.create(workflow, {"Canvas.color": 0x102030 + i}) for i in range(3)]
+    batch = Client([comfy.url], forget_history=True).run_batch_sync(jobs, out_dir=tmp_path / "out")
+    assert batch.ok and all(len(job.files) == 1 for job in batch.jobs)
+    for job in batch.jobs:
+        assert comfy.get_json(f"/history/{job.prompt_id}") == {}
+
+
 # ---------------------------------------------------------------------------------------------------- two servers
 def test_batch_of_24_jobs_over_two_servers(comfy, comfy2, tmp_path):
     seeds = range(5000, 5024)
