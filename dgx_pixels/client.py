@@ -219,9 +219,12 @@ class Manifest:
     """
 
     def __init__(self, path: Path, servers: list[str], workflows: dict[str, Workflow], jobs: list[JobRecord],
-                 created: str = ""):
+                 created: str = "", client_id: str = ""):
         self.path = path
         self.servers = servers
+        # The websocket identity the prompts were queued under: a resume listens as it, so the servers keep
+        # sending it the events of prompts queued before.
+        self.client_id = client_id or uuid.uuid4().hex
         self.workflows = workflows
         self.jobs = jobs
         self.created = created or now_iso()
@@ -258,14 +261,10 @@ class Manifest:
                     setattr(job, key, entry[key])
 
     @classmethod
-    def create(cls, out_dir: str | Path, jobs: Sequence[Job], servers: Sequence[str]) -> "Manifest":
+    def create(cls, out_dir: str | Path, jobs: Sequence[Job], servers: Sequence[str],
+               client_id: str = "") -> "Manifest":
         out_dir = Path(out_dir)
-        path = out_dir / MANIFEST_NAME
-        if path.exists():
-            raise InputError(f"{out_dir} already holds a run ({MANIFEST_NAME}); continue it with --resume {path}, "
-                             "or choose another output folder")
-        if not jobs:
-            raise InputError("no jobs to run")
+        path = cls.check_free(out_dir, jobs)
         workflows: dict[str, Workflow] = {}
         keys: dict[int, str] = {}
         records = []
@@ -287,10 +286,21 @@ class Manifest:
             seen_names.add(name)
             records.append(JobRecord(name=name, workflow=key, params=dict(job.params),
                                      seed=job.workflow.seed_of(job.params), prompt_id=uuid.uuid4().hex))
-        manifest = cls(path, list(servers), workflows, records)
+        manifest = cls(path, list(servers), workflows, records, client_id=client_id)
         out_dir.mkdir(parents=True, exist_ok=True)
         manifest.save()
         return manifest
+
+    @staticmethod
+    def check_free(out_dir: Path, jobs: Sequence[Job]) -> Path:
+        """The manifest path for a new run in ``out_dir``; refuses to start over an earlier run."""
+        path = Path(out_dir) / MANIFEST_NAME
+        if path.exists():
+            raise InputError(f"{out_dir} already holds a run ({MANIFEST_NAME}); continue it with --resume {path}, "
+                             "or choose another output folder")
+        if not jobs:
+            raise InputError("no jobs to run")
+        return path
 
     @classmethod
     def load(cls, path: str | Path) -> "Manifest":
@@ -311,7 +321,8 @@ class Manifest:
         workflows = {key: Workflow.from_dict(w["prompt"], w.get("parameter_map"), name=key, source=w.get("source", ""))
                      for key, w in data["workflows"].items()}
         jobs = [JobRecord.from_dict(j) for j in data["jobs"]]
-        manifest = cls(path, list(data.get("servers", [])), workflows, jobs, data.get("created", ""))
+        manifest = cls(path, list(data.get("servers", [])), workflows, jobs, data.get("created", ""),
+                       data.get("client_id", ""))
         manifest._replay_journal()
         return manifest
 
@@ -328,6 +339,7 @@ class Manifest:
             "created": self.created,
             "updated": now_iso(),
             "servers": self.servers,
+            "client_id": self.client_id,
             "summary": self.counts(),
             "workflows": {key: {"source": w.source, "sha256": w.fingerprint(), "prompt": w.prompt,
                                 "parameter_map": w.to_param_map()} for key, w in self.workflows.items()},
@@ -742,8 +754,9 @@ class _BatchRun:
 
     LOST = "lost"
 
-    def __init__(self, client: "Client", progress: Callable[[Event], None] | None):
+    def __init__(self, client: "Client", progress: Callable[[Event], None] | None, client_id: str):
         self.client = client
+        self.client_id = client_id
         self.settings = client.settings
         self.manifest: Manifest | None = None
         self.progress = progress
@@ -779,7 +792,7 @@ class _BatchRun:
         """The server at ``url``; one outside this run's list (a resumed job's old server) is used over HTTP only."""
         url = normalise_url(url)
         if url not in self.servers:
-            self.servers[url] = Server(url, self.client.session, self.client.client_id, self.settings,
+            self.servers[url] = Server(url, self.client.session, self.client_id, self.settings,
                                        self.changed, self.emit)
         return self.servers[url]
 
@@ -846,7 +859,7 @@ class _BatchRun:
             if job.state == "executed":
                 self.start(self.download_task(job))
             elif job.state == "queued":
-                self.start(self.follow_task(job, self.server(job.server), resumed=True))
+                self.start(self.follow_task(job, self.server(job.server)))
             else:
                 if job.state in ("failed", "interrupted"):
                     self.new_attempt(job)
@@ -930,7 +943,7 @@ class _BatchRun:
         try:
             await server.submit(prompt, job.prompt_id, titles)
         except PromptRejected as err:
-            server.attempts.pop(job.prompt_id, None)
+            server.attempts.pop(attempt.prompt_id, None)
             job.attempts[-1]["result"] = "rejected"
             return self.fail(job, str(err))
         except ServerUnreachable:
@@ -945,17 +958,17 @@ class _BatchRun:
         server.attempts[job.prompt_id] = attempt
         return attempt
 
-    async def follow_task(self, job: JobRecord, server: Server, resumed: bool = False) -> None:
-        attempt = self.attach(job, server)
-        attempt.wake("check")
+    async def follow_task(self, job: JobRecord, server: Server) -> None:
+        """A resumed job the manifest says is on ``server``: ask the server about it, then follow it."""
         if server.listener is None:
             # A server outside this run's list: take its result if it has one, else queue the job here.
             await self.follow_foreign(job, server)
             return
+        attempt = self.attach(job, server)
+        attempt.wake("check")
         await self.follow(job, attempt)
 
     async def follow_foreign(self, job: JobRecord, server: Server) -> None:
-        server.attempts.pop(job.prompt_id, None)
         try:
             if job.prompt_id in await server.queued_ids():
                 await server.cancel([job.prompt_id])
@@ -999,14 +1012,13 @@ class _BatchRun:
                 if entry is None:
                     job.attempts[-1]["result"] = "lost"
                     return self.requeue(job, f"{server.url} no longer knows the prompt (it restarted)")
-                server.attempts.pop(job.prompt_id, None)
                 if entry.get("status", {}).get("status_str") == "success":
                     job.attempts[-1]["result"] = "success"
                     return await self.finish(job, server, entry.get("outputs") or attempt.outputs)
                 job.attempts[-1]["result"] = "error"
                 return self.fail(job, describe_failure(entry, attempt.titles))
         finally:
-            server.attempts.pop(job.prompt_id, None)
+            server.attempts.pop(attempt.prompt_id, None)  # the job may hold a new id by now (queued again)
 
     async def time_out(self, job: JobRecord, attempt: _Attempt) -> None:
         server = attempt.server
@@ -1103,23 +1115,28 @@ class _BatchRun:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks.clear()
+        by_server: dict[str, list[JobRecord]] = {}
         for job in self.manifest.jobs:
-            if job.state != "queued":
-                continue
-            server = self.server(job.server)
-            try:
-                await asyncio.wait_for(server.cancel([job.prompt_id]), self.settings.request_timeout)
-                entry = await asyncio.wait_for(server.history(job.prompt_id), self.settings.request_timeout)
-            except (ClientError, asyncio.TimeoutError):
-                continue  # unreachable: it stays "queued" and a resume asks the server again
-            if entry is not None and entry.get("status", {}).get("status_str") == "success":
-                titles = self.manifest.workflows[job.workflow].output_titles()
-                job.outputs = output_refs(entry.get("outputs", {}), titles, self.settings.download_types)
-                self.set_state(job, "executed")
-            else:
-                self.set_state(job, "interrupted")
-                self.emit("interrupted", job, server.url)
+            if job.state == "queued":
+                by_server.setdefault(job.server, []).append(job)
+        await asyncio.gather(*(self.stop_on_server(self.server(url), jobs) for url, jobs in by_server.items()))
         self.manifest.save()
+
+    async def stop_on_server(self, server: Server, jobs: list[JobRecord]) -> None:
+        try:
+            await asyncio.wait_for(server.cancel([job.prompt_id for job in jobs]), self.settings.request_timeout)
+            for job in jobs:
+                entry = await asyncio.wait_for(server.history(job.prompt_id), self.settings.request_timeout)
+                if entry is not None and entry.get("status", {}).get("status_str") == "success":
+                    # It finished before the interrupt arrived: keep it, a resume only downloads it.
+                    titles = self.manifest.workflows[job.workflow].output_titles()
+                    job.outputs = output_refs(entry.get("outputs", {}), titles, self.settings.download_types)
+                    self.set_state(job, "executed")
+                else:
+                    self.set_state(job, "interrupted")
+                    self.emit("interrupted", job, server.url)
+        except (ClientError, asyncio.TimeoutError):
+            pass  # unreachable: its jobs stay "queued" and a resume asks the server again
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -1193,9 +1210,9 @@ class Client:
                         progress: Callable[[Event], None] | None = None) -> BatchResult:
         """Run every job; the outputs and ``manifest.json`` go to ``out_dir`` (which must not hold a run yet).
         Failed jobs are in the result (``.failed``), not raised."""
-        if Path(out_dir, MANIFEST_NAME).exists():
-            Manifest.create(out_dir, jobs, self.servers)  # raises the "already holds a run" error
-        return await self._drive(lambda: Manifest.create(out_dir, jobs, self.servers), progress)
+        Manifest.check_free(Path(out_dir), jobs)  # before contacting any server
+        return await self._drive(lambda: Manifest.create(out_dir, jobs, self.servers, self.client_id), progress,
+                                 self.client_id)
 
     async def resume(self, manifest: str | Path, *, progress: Callable[[Event], None] | None = None) -> BatchResult:
         """Continue a batch from its manifest (a path or its folder): finished jobs are kept, jobs the servers
@@ -1206,11 +1223,11 @@ class Client:
             loaded.servers = list(dict.fromkeys(loaded.servers + self.servers))
             return loaded
 
-        return await self._drive(reuse, progress)
+        return await self._drive(reuse, progress, loaded.client_id)
 
-    async def _drive(self, make_manifest: Callable[[], Manifest], progress) -> BatchResult:
+    async def _drive(self, make_manifest: Callable[[], Manifest], progress, client_id: str) -> BatchResult:
         async with self:
-            manifest = await _BatchRun(self, progress).run(self.servers, make_manifest)
+            manifest = await _BatchRun(self, progress, client_id).run(self.servers, make_manifest)
         return manifest.result()
 
     # ------------------------------------------------------------------ sync twins

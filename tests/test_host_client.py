@@ -272,7 +272,9 @@ def test_ctrl_c_stops_the_server_side_jobs_and_resume_finishes_them(comfy, tmp_p
     assert output_seeds(comfy, seeds=set(seeds)) == {seed: 1 for seed in seeds}
 
 
-def test_killed_client_resumes_without_running_finished_jobs_again(comfy, tmp_path):
+def test_killed_client_resumes_without_running_any_job_twice(comfy, tmp_path):
+    """The client dies (no clean-up) with jobs finished and jobs still queued on the server; the resume takes the
+    finished ones from the server's history and follows the queued ones to their end, queueing none again."""
     seeds = range(8000, 8006)
     out = tmp_path / "out"
     process = subprocess.Popen(dgx_command("batch", str(batch_file(tmp_path, seeds, steps=30)), "--server", comfy.url,
@@ -280,29 +282,27 @@ def test_killed_client_resumes_without_running_finished_jobs_again(comfy, tmp_pa
     try:
         manifest_path = wait_for(lambda: (out / "manifest.json").exists() and out / "manifest.json", what="manifest")
 
-        def finished_and_queued():
+        def on_server():
             ids = our_prompt_ids(manifest_path)
             queue = comfy.get_json("/queue")
             queued = {item[1] for key in ("queue_running", "queue_pending") for item in queue[key]} & ids
-            finished = [i for i in ids if comfy.get_json(f"/history/{i}")]
-            return finished and queued
+            finished = {i for i in ids if comfy.get_json(f"/history/{i}")}
+            return (finished, queued) if finished and queued else None
 
-        wait_for(finished_and_queued, what="a finished job and a queued one")
-        process.kill()  # no clean-up: the server goes on with what was queued
+        wait_for(on_server, what="a finished job and a queued one")
+        process.kill()
         process.wait()
     finally:
         if process.poll() is None:
             process.kill()
-    ids = our_prompt_ids(manifest_path)
-    wait_for(lambda: not {item[1] for key in ("queue_running", "queue_pending")
-                          for item in comfy.get_json("/queue")[key]} & ids, what="the server to drain")
-    ran_before = {i for i in ids if comfy.get_json(f"/history/{i}")}
+    finished, queued = on_server() or (set(), set())
+    sent = finished | queued | {i for i in our_prompt_ids(manifest_path) if comfy.get_json(f"/history/{i}")}
 
     result = dgx("batch", "--resume", str(manifest_path), "--server", comfy.url)
     assert result.returncode == 0, result.stderr
     manifest = check_files(manifest_path)
     for job in manifest["jobs"]:
-        if job["attempts"][0]["prompt_id"] in ran_before:
-            assert len(job["attempts"]) == 1, job  # taken from the server's history, not queued again
+        if job["attempts"][0]["prompt_id"] in sent:
+            assert len(job["attempts"]) == 1, job  # taken over from the server, not queued again
     assert output_seeds(comfy, seeds=set(seeds)) == {seed: 1 for seed in seeds}
     assert os.listdir(out / "job8000") == ["sprite.png"]

@@ -134,6 +134,9 @@ def _execute(args, jobs, label: str = "") -> int:
             result = client.run_batch_sync(jobs, out_dir=out_dir, progress=view)
     except KeyboardInterrupt:
         view.close()
+        if not manifest_path.exists():
+            print(f"dgx-pixels {command}: interrupted before any job was queued", file=sys.stderr)
+            return EXIT_INTERRUPTED
         print(f"dgx-pixels {command}: interrupted; the servers' jobs were stopped. Continue with:\n"
               f"  dgx-pixels {command} --resume {manifest_path}", file=sys.stderr)
         return EXIT_INTERRUPTED
