@@ -10,6 +10,8 @@ from PIL import Image
 
 from .errors import InputError
 
+SMALL_IMAGE_PIXELS = 256 * 256
+
 
 def load_image(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     """Read any Pillow-readable file as IMAGE ``[1,H,W,3]`` and MASK ``[1,H,W]`` (1 = transparent)."""
@@ -40,7 +42,34 @@ def save_png(path: str | Path, image: torch.Tensor, mask: torch.Tensor | None = 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        to_pil(image, mask).save(tmp, format="PNG", optimize=True)
+        picture = to_pil(image, mask)
+        # Sprites get the smallest file; big images a fast compression (optimising them takes seconds).
+        small = picture.width * picture.height <= SMALL_IMAGE_PIXELS
+        picture.save(tmp, format="PNG", optimize=small, compress_level=9 if small else 1)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def save_indexed_png(path: str | Path, indices: torch.Tensor, colours: list[tuple[int, int, int]],
+                     mask: torch.Tensor | None = None) -> Path:
+    """Write a palette-mode PNG (one byte a pixel: small and fast) of ``indices`` ``[H, W]`` into ``colours``;
+    transparent pixels (mask >= 0.5) get an extra fully transparent entry. Atomic like save_png."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    index = indices.to(torch.uint8)
+    entries = [channel for rgb in colours for channel in rgb]
+    transparent = mask is not None and bool((mask >= 0.5).any())
+    if transparent:
+        index = torch.where(mask >= 0.5, torch.tensor(len(colours), dtype=torch.uint8), index)
+        entries += [0, 0, 0]
+    picture = Image.fromarray(index.cpu().numpy(), "P")
+    picture.putpalette(entries)
+    options = {"transparency": len(colours)} if transparent else {}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        picture.save(tmp, format="PNG", compress_level=1, **options)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

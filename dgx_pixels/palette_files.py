@@ -152,3 +152,13 @@ def write_palette(palette: Palette, path: str | Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def palette_from_argument(text: str) -> Palette:
+    """A palette named on the command line: a palette file's path, or a built-in palette's name."""
+    from .palette_builtin import builtin_palette
+
+    path = Path(text).expanduser()
+    if path.suffix.lower() in READ_SUFFIXES or path.exists():
+        return read_palette(path)
+    return builtin_palette(text)

@@ -1,0 +1,117 @@
+"""``dgx-pixels palette``: list, extract, apply and convert palettes without a ComfyUI server."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import InputError
+from ..progress import Progress
+
+DITHER_HELP = "none (default), 'bayer 2', 'bayer 4', 'bayer 8', floyd-steinberg or atkinson"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("palette", help="list, extract, apply and convert palettes")
+    actions = parser.add_subparsers(dest="palette_command", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="the built-in palettes (and palette files in a folder)")
+    listing.add_argument("--dir", type=Path, help="also list palette files in this folder")
+    listing.set_defaults(func=_list)
+
+    extract = actions.add_parser("extract", help="one palette for all inputs, saved as .hex/.gpl/.pal/.txt")
+    extract.add_argument("inputs", nargs="+", type=Path, metavar="IN")
+    extract.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    extract.add_argument("--colors", type=int, default=16, help="colour count; 0 = automatic")
+    extract.add_argument("--seed", type=int, default=0)
+    extract.add_argument("--keep", nargs="*", default=[], metavar="HEX", help="colours that must be in it")
+    extract.set_defaults(func=_extract)
+
+    apply = actions.add_parser("apply", help="repaint images with a palette (given, or extracted per image)")
+    apply.add_argument("inputs", nargs="+", type=Path, metavar="IN")
+    apply.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                       help="a file for one input, else a folder (results keep their input's name, as .png)")
+    source = apply.add_mutually_exclusive_group(required=True)
+    source.add_argument("--colors", type=int, help="extract this many colours (per image, or for all with --lock)")
+    source.add_argument("--palette", help="a built-in palette name or a palette file")
+    apply.add_argument("--lock", action="store_true", help="with --colors: one palette for all inputs")
+    apply.add_argument("--seed", type=int, default=0)
+    apply.add_argument("--dither", default="none", help=DITHER_HELP)
+    apply.add_argument("--strength", type=float, default=1.0)
+    apply.set_defaults(func=_apply)
+
+    convert = actions.add_parser("convert", help="convert a palette file (or a built-in) to another format")
+    convert.add_argument("source", help="palette file or built-in name")
+    convert.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    convert.set_defaults(func=_convert)
+
+
+def _list(args) -> int:
+    from ..palette_builtin import BUILTIN_NAMES, builtin_palette
+
+    for name in BUILTIN_NAMES:
+        print(f"{name:16} {len(builtin_palette(name)):3} colours")
+    if args.dir:
+        from ..palette_files import READ_SUFFIXES, read_palette
+
+        for path in sorted(p for p in args.dir.iterdir() if p.suffix.lower() in READ_SUFFIXES):
+            try:
+                print(f"{path.name:16} {len(read_palette(path)):3} colours")
+            except InputError as err:
+                print(f"{path.name:16} unreadable: {err}", file=sys.stderr)
+    return 0
+
+
+def _extract(args) -> int:
+    import torch
+
+    from .. import colour, imageio, palette_files
+
+    frames = [imageio.load_image(path) for path in args.inputs]
+    pixels = torch.cat([image.reshape(1, -1, 1, 3) for image, _ in frames], dim=1)
+    masks = torch.cat([mask.reshape(1, -1, 1) for _, mask in frames], dim=1)
+    keep = colour.Palette.from_hex("kept", args.keep) if args.keep else None
+    palette = colour.extract_palette(pixels, masks, args.colors, args.seed, keep, name=args.output.stem)
+    palette_files.write_palette(palette, args.output)
+    print(f"{args.output}: {len(palette)} colours: {' '.join(palette.hex())}")
+    return 0
+
+
+def _apply(args) -> int:
+    import torch
+
+    from .. import colour, imageio, palette_files
+    from .pixelize import output_paths
+
+    torch.set_grad_enabled(False)
+    targets = output_paths(args.inputs, args.output)
+    fixed = palette_files.palette_from_argument(args.palette) if args.palette else None
+    if args.colors is not None and args.lock:
+        frames = [imageio.load_image(path) for path in args.inputs]
+        pixels = torch.cat([image.reshape(1, -1, 1, 3) for image, _ in frames], dim=1)
+        masks = torch.cat([mask.reshape(1, -1, 1) for _, mask in frames], dim=1)
+        fixed = colour.extract_palette(pixels, masks, args.colors, args.seed)
+    progress = Progress(len(args.inputs), "palette")
+    failures = 0
+    for source, target in zip(args.inputs, targets):
+        try:
+            image, mask = imageio.load_image(source)
+            palette = fixed or colour.extract_palette(image, mask, args.colors, args.seed)
+            index = colour.palette_indices(image, palette, args.dither, args.strength)
+            if len(palette) < 256:
+                imageio.save_indexed_png(target, index[0], list(palette.colours), mask[0])
+            else:
+                imageio.save_png(target, palette.tensor()[index[0]], mask[0])
+        except InputError as err:
+            failures += 1
+            print(f"dgx-pixels palette apply: {source}: {err}", file=sys.stderr)
+        progress.advance(source.name)
+    return 1 if failures else 0
+
+
+def _convert(args) -> int:
+    from .. import palette_files
+
+    palette = palette_files.palette_from_argument(args.source)
+    palette_files.write_palette(palette, args.output)
+    print(f"{args.output}: {len(palette)} colours")
+    return 0
