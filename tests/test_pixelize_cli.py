@@ -66,3 +66,23 @@ def test_bad_options_are_clear(tmp_path):
     assert result.returncode == 1 and "reducer must be one of" in result.stderr
     result = pixelize(tmp_path / "a.png", "-o", tmp_path / "b.png", "--size", "huge")
     assert result.returncode == 1 and "64x64 or 64" in result.stderr
+
+
+def test_colors_and_palette_options_lock_the_batch_to_one_palette(tmp_path):
+    for seed in range(3):
+        fake_sprite(tmp_path / f"run{seed}.png", seed, cell=8.0, size=(12, 12))
+    inputs = [tmp_path / f"run{seed}.png" for seed in range(3)]
+    result = pixelize(*inputs, "-o", tmp_path / "four", "--lock", "--colors", "4")
+    assert result.returncode == 0, result.stderr
+    used = set()
+    for path in (tmp_path / "four").iterdir():
+        rgba = np.asarray(Image.open(path).convert("RGBA"))
+        used |= {tuple(p) for p in rgba[rgba[..., 3] > 0][:, :3]}
+    assert len(used) <= 4
+    result = pixelize(inputs[0], "-o", tmp_path / "gb.png", "--palette", "Game Boy DMG")
+    assert result.returncode == 0, result.stderr
+    rgba = np.asarray(Image.open(tmp_path / "gb.png").convert("RGBA"))
+    assert {tuple(p) for p in rgba[rgba[..., 3] > 0][:, :3]} <= {(15, 56, 15), (48, 98, 48), (139, 172, 15),
+                                                                 (155, 188, 15)}
+    result = pixelize(inputs[0], "-o", tmp_path / "x.png", "--palette", "Mystery 9")
+    assert result.returncode == 1 and "no built-in palette 'Mystery 9'" in result.stderr

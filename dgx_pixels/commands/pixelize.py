@@ -26,6 +26,10 @@ def register(subparsers) -> None:
     parser.add_argument("--max-cell", type=float, default=256.0, help="largest cell size in input pixels")
     parser.add_argument("--alpha-threshold", type=float, default=0.5,
                         help="a cell is transparent when more than this share of it is")
+    colours = parser.add_mutually_exclusive_group()
+    colours.add_argument("--colors", type=int, metavar="N",
+                         help="reduce to N colours (0: automatic); with --lock one palette for every input")
+    colours.add_argument("--palette", metavar="NAME|FILE", help="repaint with a built-in palette or a palette file")
     parser.set_defaults(func=run)
 
 
@@ -63,6 +67,7 @@ def run(args) -> int:
         mask = torch.cat([mask for _, mask in frames])
         native, native_mask, grids = downscale(image, mask, lock=True, **options)
         _report_grid(grids, "all inputs")
+        native = _recolour(native, native_mask, args)
         for index, target in enumerate(targets):
             imageio.save_png(target, native[index], native_mask[index])
             progress.advance(target.name)
@@ -72,6 +77,7 @@ def run(args) -> int:
             image, mask = imageio.load_image(source)
             native, native_mask, grids = downscale(image, mask, **options)
             _report_grid(grids, str(source))
+            native = _recolour(native, native_mask, args)
             imageio.save_png(target, native[0], native_mask[0])
         except InputError as err:
             failures += 1
@@ -80,6 +86,17 @@ def run(args) -> int:
     if failures:
         print(f"dgx-pixels pixelize: {failures} of {len(args.inputs)} file(s) failed", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _recolour(native, native_mask, args):
+    """One palette for the batch in hand: extracted (--colors) or given (--palette)."""
+    from .. import colour, palette_files
+
+    if args.palette:
+        return colour.apply_palette(native, palette_files.palette_from_argument(args.palette), native_mask)
+    if args.colors is not None:
+        return colour.apply_palette(native, colour.extract_palette(native, native_mask, args.colors), native_mask)
+    return native
 
 
 def _report_grid(grids, what: str) -> None:
