@@ -68,3 +68,87 @@ def test_pixel_preview_shows_hard_pixels_and_the_grid(comfy, browser, tmp_path):
         assert node_id
     finally:
         page.close()
+
+
+def test_palette_swatches_show_hex_codes_and_copy_on_click(comfy, browser):
+    page = open_comfy(browser, comfy)
+    try:
+        page.evaluate("""() => {
+            app.graph.clear();
+            const load = LiteGraph.createNode('DGXPixelsLoadPalette'); app.graph.add(load); load.pos = [60, 120];
+            load.widgets.find(w => w.name === 'palette').value = 'Sweetie 16';
+            const preview = LiteGraph.createNode('PreviewImage'); app.graph.add(preview); preview.pos = [520, 120];
+            load.connect(1, preview, 0);
+        }""")
+        page.evaluate("async () => { await app.queuePrompt(0, 1); }")
+        page.wait_for_selector(".dgx-palette_swatches[data-ready='1']", timeout=60_000)
+        swatches = page.locator(".dgx-palette_swatches .dgx-swatch")
+        assert swatches.count() == 16
+        assert swatches.nth(0).inner_text() == "#1a1c2c"
+        assert "16 colours" in page.inner_text(".dgx-palette_swatches .dgx-bar")
+        colour = page.evaluate("() => getComputedStyle(document.querySelector('.dgx-swatch')).backgroundColor")
+        assert colour == "rgb(26, 28, 44)"
+        swatches.nth(3).click()
+        page.wait_for_function("() => document.querySelector('.dgx-palette_swatches').dataset.copied === '#ef7d57'")
+        screenshot(page, "widget-palette-swatches")
+    finally:
+        page.close()
+
+
+def test_sheet_player_advances_frames_and_switches_tags(comfy, browser, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    names = []
+    for index in range(6):
+        frame = np.zeros((16, 16, 4), np.uint8)
+        frame[4:16, 4:12] = (40 * index, 200 - 30 * index, 90, 255)
+        frame[2 + index % 3: 6 + index % 3, 6:10] = (250, 220, 180, 255)
+        Image.fromarray(frame).save(tmp_path / f"player{index}.png")
+        names.append(comfy.upload_image(tmp_path / f"player{index}.png"))
+    page = open_comfy(browser, comfy)
+    try:
+        page.evaluate("""(names) => {
+            app.graph.clear();
+            let previous = null;
+            names.forEach((name, i) => {
+                const load = LiteGraph.createNode('LoadImage'); app.graph.add(load); load.pos = [40, 40 + 60 * i];
+                load.widgets.find(w => w.name === 'image').value = name;
+                load.collapse();
+                const join = LiteGraph.createNode('JoinImageWithAlpha'); app.graph.add(join);
+                join.pos = [260, 40 + 60 * i]; join.collapse();
+                load.connect(0, join, 0); load.connect(1, join, 1);
+                if (previous) {
+                    const batch = LiteGraph.createNode('ImageBatch'); app.graph.add(batch);
+                    batch.pos = [480, 40 + 60 * i]; batch.collapse();
+                    previous.connect(0, batch, 0); join.connect(0, batch, 1);
+                    previous = batch;
+                } else { previous = join; }
+            });
+            const sheet = LiteGraph.createNode('DGXPixelsAssembleSpriteSheet'); app.graph.add(sheet);
+            sheet.pos = [700, 60];
+            sheet.widgets.find(w => w.name === 'tags').value = 'idle:2@200ms, walk:4@120ms pingpong';
+            previous.connect(0, sheet, 0);
+            const preview = LiteGraph.createNode('PreviewImage'); app.graph.add(preview); preview.pos = [1150, 60];
+            sheet.connect(0, preview, 0);
+        }""", names)
+        page.evaluate("async () => { await app.queuePrompt(0, 1); }")
+        page.wait_for_selector(".dgx-sheet_player[data-ready='1']", timeout=90_000)
+        options = page.eval_on_selector_all(".dgx-sheet_player select:first-child option", "els => els.map(e => e.value)")
+        assert options == ["idle", "walk"]
+        seen = set()
+        for _ in range(12):
+            seen.add(page.get_attribute(".dgx-sheet_player", "data-frame"))
+            page.wait_for_timeout(110)
+        assert {"0", "1"} <= seen  # idle plays on its own
+        page.select_option(".dgx-sheet_player select >> nth=0", "walk")
+        seen = set()
+        for _ in range(16):
+            seen.add(page.get_attribute(".dgx-sheet_player", "data-frame"))
+            page.wait_for_timeout(70)
+        assert {"2", "3", "4", "5"} <= seen
+        pixels = canvas_pixels(page, ".dgx-sheet_player canvas")
+        assert pixels["width"] >= 64 and pixels["colours"] < 40  # crisp pixels over a two-tone checkerboard
+        screenshot(page, "widget-sheet-player")
+    finally:
+        page.close()
