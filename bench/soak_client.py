@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import psutil
@@ -59,16 +60,23 @@ def slope_per_1000(samples: list[dict], key: str, skip: int) -> float:
     return 1000 * sum((x - mean_x) * (y - mean_y) for x, y in points) / var if var else 0.0
 
 
-def soak(url: str, server: psutil.Process, jobs: int, out_dir: Path, every: int, forget: bool) -> dict:
+def soak(url: str, server: psutil.Process, jobs: int, out_dir: Path, every: int, forget: bool,
+         trace: bool = False) -> dict:
     client_process = psutil.Process(os.getpid())
     workflow = Workflow.from_dict(GRAPH, PARAMS, name="soak")
     # Colours spread over the whole range so no two jobs repeat a prompt.
     batch = [Job.create(workflow, {"color": (i * 2654435761) % 0xFFFFFF}) for i in range(jobs)]
     samples = [{"done": 0, "seconds": 0.0, "server_mib": rss_mib(server), "client_mib": rss_mib(client_process)}]
+    warm = max(every, jobs // 10)
+    snapshots = {}
+    if trace:
+        tracemalloc.start(4)
     started = time.monotonic()
 
     def on_event(event):
         done = event.counts.get("done", 0)
+        if trace and event.kind == "done" and done in (warm, jobs):
+            snapshots[done] = tracemalloc.take_snapshot()
         if event.kind == "done" and (done % every == 0 or done == jobs):
             samples.append({"done": done, "seconds": round(time.monotonic() - started, 2),
                             "server_mib": round(rss_mib(server), 1), "client_mib": round(rss_mib(client_process), 1)})
@@ -77,7 +85,16 @@ def soak(url: str, server: psutil.Process, jobs: int, out_dir: Path, every: int,
 
     result = Client([url], forget_history=forget).run_batch_sync(batch, out_dir=out_dir, progress=on_event)
     elapsed = time.monotonic() - started
-    warm = max(every, jobs // 10)
+    growth = []
+    if trace:
+        tracemalloc.stop()
+        diff = snapshots[jobs].compare_to(snapshots[warm], "lineno")
+        growth = [{"where": str(d.traceback[0]), "kib": round(d.size_diff / 1024, 1), "blocks": d.count_diff}
+                  for d in diff[:10]]
+        total = sum(d.size_diff for d in diff) / 1024
+        print(f"Python heap growth from job {warm} to {jobs}: {total:.0f} KiB; largest:")
+        for item in growth:
+            print(f"  {item['kib']:8.1f} KiB {item['blocks']:6d} blocks  {item['where']}")
     first = next(s for s in samples if s["done"] >= warm)
     last = samples[-1]
     return {
@@ -91,6 +108,7 @@ def soak(url: str, server: psutil.Process, jobs: int, out_dir: Path, every: int,
         "client_mib": {"start": samples[0]["client_mib"], f"at_{first['done']}": first["client_mib"],
                        "end": last["client_mib"], "max": max(s["client_mib"] for s in samples),
                        "growth_per_1000_jobs_after_warmup": round(slope_per_1000(samples, "client_mib", warm), 2)},
+        "heap_growth_after_warmup": growth,
         "samples": samples,
     }
 
@@ -103,6 +121,8 @@ def main() -> int:
     parser.add_argument("--server-pid", type=int, help="its process id (for its memory)")
     parser.add_argument("--forget-history", action="store_true", help="the client deletes finished prompts' history")
     parser.add_argument("--out", type=Path, help="where the summary JSON goes")
+    parser.add_argument("--trace", action="store_true",
+                        help="also show where the client's Python heap grew (tracemalloc; slower)")
     args = parser.parse_args()
 
     started_server = None
@@ -119,14 +139,14 @@ def main() -> int:
         url, server = started_server.url, psutil.Process(started_server.process.pid)
     try:
         with tempfile.TemporaryDirectory(prefix="dgx-soak-out-") as out:
-            report = soak(url, server, args.jobs, Path(out) / "run", args.every, args.forget_history)
+            report = soak(url, server, args.jobs, Path(out) / "run", args.every, args.forget_history, args.trace)
         if started_server is not None:
             written = len(list((started_server.base_dir / "output").glob("soak_*.png")))
             report["server_files_written"] = written  # one per job: nothing ran twice, nothing was skipped
     finally:
         if started_server is not None:
             started_server.stop()
-    summary = {k: v for k, v in report.items() if k != "samples"}
+    summary = {k: v for k, v in report.items() if k not in ("samples", "heap_growth_after_warmup")}
     print(json.dumps(summary, indent=1))
     path = args.out or ROOT / "artifacts" / "client" / f"soak{'-forget' if args.forget_history else ''}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

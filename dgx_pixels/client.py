@@ -459,7 +459,8 @@ class Server:
         self.emit = emit
         self.up = False
         self.failures = 0  # connection attempts failed in a row
-        self.load = 0
+        self.load = 0  # prompts waiting or running there, everyone's, as the server last reported
+        self.dispatched = 0  # jobs handed to this server whose prompt is not registered yet
         self.down_since = time.monotonic()
         self.last_error = "not contacted yet"
         self.attempts: dict[str, _Attempt] = {}
@@ -468,6 +469,12 @@ class Server:
         self.uploads: dict[str, str] = {}
         self.listener: asyncio.Task | None = None
         self.connected = asyncio.Event()
+
+    @property
+    def busy(self) -> int:
+        """The queue length used for choosing a server: the server's report, never less than our own prompts
+        there (the report lags behind what was just sent)."""
+        return max(self.load, len(self.attempts) + self.dispatched)
 
     # ------------------------------------------------------------------ HTTP
     async def request(self, method: str, path: str, *, json_body: Any = None, params: dict | None = None,
@@ -817,8 +824,8 @@ class _BatchRun:
 
     def pick_server(self, servers: Sequence[Server]) -> Server | None:
         """The live server with the shortest queue that still has room (ties: the first in the list)."""
-        ready = [s for s in servers if s.up and s.load < self.settings.queue_depth]
-        return min(ready, key=lambda s: s.load) if ready else None
+        ready = [s for s in servers if s.up and s.busy < self.settings.queue_depth]
+        return min(ready, key=lambda s: s.busy) if ready else None
 
     # ------------------------------------------------------------------ the run
     async def run(self, urls: Sequence[str], make_manifest: Callable[[], Manifest]) -> Manifest:
@@ -887,7 +894,7 @@ class _BatchRun:
                 if server is None:
                     break
                 job = self.pending.popleft()
-                server.load += 1  # until the server's next status message says otherwise
+                server.dispatched += 1
                 self.start(self.submit_task(job, server))
             if self.pending and not self.tasks and all(
                     not s.up and time.monotonic() - s.down_since > self.settings.server_down_timeout for s in servers):
@@ -934,6 +941,8 @@ class _BatchRun:
             return
         except (ClientError, InputError, OSError) as err:
             return self.fail(job, str(err))
+        finally:
+            server.dispatched -= 1
         attempt = self.attach(job, server)
         job.queued_at = now_iso()
         job.attempts.append({"server": server.url, "prompt_id": job.prompt_id, "at": job.queued_at})

@@ -288,7 +288,7 @@ def test_progress_view_draws_a_bar_per_job_and_for_the_batch(tmp_path):
                counts={"done": 1, "failed": 0}))
     lines = view.lines()
     assert lines[0].startswith("  0001") and "[############------------]  50%  Sampler 2/4" in lines[0]
-    assert lines[-1].startswith("batch [######------------------] 1/4 done, 0 failed, 1 running")
+    assert lines[-1].startswith("batch [######------------------] 1/4 done, 0 failed, 1 on the servers")
     job.files = [{"path": "0001/sprite.png"}]
     view(Event("done", job, "http://a", counts={"done": 2, "failed": 0}))
     assert f"[2/4] 0001 done on http://a: {tmp_path / '0001/sprite.png'}" in stream.getvalue()

@@ -248,7 +248,7 @@ class ProgressView:
         left = self.total - done - failed
         eta = f", about {left / rate:.0f} s left" if rate > 0 and left > 0 else ""
         out.append(f"batch {self.bar((done + failed) / max(self.total, 1))} {done}/{self.total} done, {failed} failed, "
-                   f"{len(self.running)} running{eta}")
+                   f"{len(self.running)} on the servers{eta}")
         return out
 
     def _draw(self, force: bool = False) -> None:
