@@ -2,7 +2,7 @@
 PYTHON ?= python3
 HOST_PYTHON = $$($(PYTHON) -m dgx_pixels host python)
 
-.PHONY: run host test test-unit
+.PHONY: run host test test-unit workflows
 
 run:
 	$(PYTHON) -m dgx_pixels host run $(if $(COMFYUI),--comfyui "$(COMFYUI)")
@@ -16,3 +16,7 @@ test: host
 
 test-unit: host
 	$(HOST_PYTHON) -m pytest tests -m "not host" $(PYTEST_ARGS)
+
+# Rewrite workflows/ from dgx_pixels/library.py (starts a ComfyUI for the node definitions).
+workflows: host
+	DGX_PIXELS_WRITE_WORKFLOWS=1 $(HOST_PYTHON) -m pytest tests/test_workflow_library.py -k files_match $(PYTEST_ARGS)

@@ -1,0 +1,126 @@
+"""The shipped workflows: files match their definitions, load in the real frontend, appear in the template browser,
+and every API twin runs end to end on the tiny model with outputs that pass the pixel-art checks."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from comfy_server import ComfyServer
+from dgx_pixels import library
+from dgx_pixels.params import Workflow
+
+pytestmark = pytest.mark.host
+WRITE = os.environ.get("DGX_PIXELS_WRITE_WORKFLOWS") == "1"
+
+
+@pytest.fixture(scope="module")
+def studio(host, tiny_checkpoint_path, tiny_lora_path, tmp_path_factory):
+    """A server whose models carry the names the workflows expect (the tiny model stands in for SDXL)."""
+    models = tmp_path_factory.mktemp("named-models")
+    (models / library.SDXL_CHECKPOINT).symlink_to(tiny_checkpoint_path)
+    (models / library.PIXEL_ART_LORA).symlink_to(tiny_lora_path)
+    server = ComfyServer(host, tmp_path_factory.mktemp("studio-base"),
+                         models={"checkpoints": [models / library.SDXL_CHECKPOINT],
+                                 "loras": [models / library.PIXEL_ART_LORA]})
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def test_files_match_their_definitions(studio):
+    object_info = studio.object_info()
+    if WRITE:
+        library.write_library(object_info)
+    for workflow in library.LIBRARY:
+        for path, text in library.rendered_files(workflow, workflow.build(), object_info).items():
+            assert path.is_file(), f"{path} is missing: run `make workflows`"
+            assert path.read_text() == text, f"{path} drifted from dgx_pixels/library.py: run `make workflows`"
+
+
+def test_template_browser_lists_the_workflows(studio):
+    templates = studio.get_json("/workflow_templates")
+    listed = next(names for pack, names in templates.items() if "dgx-pixels" in pack)
+    assert {w.name for w in library.LIBRARY} <= set(listed)
+
+
+def test_editor_files_load_in_the_frontend_and_convert_to_their_twins(studio, browser):
+    from browser import open_comfy, screenshot
+
+    page = open_comfy(browser, studio)
+    try:
+        for workflow in library.LIBRARY:
+            ui = json.loads((library.WORKFLOWS_DIR / f"{workflow.name}.json").read_text())
+            missing = page.evaluate("(wf) => wf.nodes.map(n => n.type).filter(t => !LiteGraph.registered_node_types[t])",
+                                    ui)
+            assert missing == [], f"{workflow.name}: unknown node types {missing}"
+            page.evaluate("async (wf) => { await app.loadGraphData(wf); }", ui)
+            converted = page.evaluate("async () => (await app.graphToPrompt()).output")
+            twin = json.loads((library.WORKFLOWS_DIR / "api" / f"{workflow.name}.json").read_text())
+            assert {k: (v["class_type"], v["inputs"]) for k, v in converted.items()} == \
+                   {k: (v["class_type"], v["inputs"]) for k, v in twin.items()}, workflow.name
+            page.wait_for_timeout(300)
+            screenshot(page, f"workflow-{workflow.name}")
+    finally:
+        page.close()
+
+
+TINY = {"width": 64, "height": 64, "steps": 2, "seed": 3}
+
+
+def run_library_workflow(server, name: str, values: dict, images: dict | None = None) -> dict:
+    workflow = Workflow.load(library.WORKFLOWS_DIR / "api" / f"{name}.json")
+    uploaded = {key: server.upload_image(Path(path)) for key, path in (images or {}).items()}
+    resolved = workflow.resolve({**values, **{k: str(v) for k, v in (images or {}).items()}})
+    return server.run(workflow.bind(resolved, uploaded), timeout=600)
+
+
+def check_export(server, outputs: dict, folder: str, asset: str, native: tuple[int, int], max_colours: int):
+    assets = server.base_dir / "output" / "bevy_game" / "assets" / folder / asset
+    sheet = Image.open(assets / f"{asset}.png")
+    assert sheet.mode == "RGBA" and not sheet.info.get("prompt")
+    rgba = np.asarray(sheet)
+    assert set(np.unique(rgba[..., 3]).tolist()) <= {0, 255}, "alpha must be binary"
+    opaque = rgba[rgba[..., 3] == 255][:, :3]
+    assert len({tuple(p) for p in opaque}) <= max_colours
+    atlas = json.loads((assets / f"{asset}.json").read_text())
+    frames = atlas["frames"]
+    assert frames and all((f["frame"]["w"], f["frame"]["h"]) == native for f in frames), "native size"
+    for suffix in (".sprite.ron", ".atlas.ron", ".assets.ron", ".png.meta"):
+        assert (assets / f"{asset}{suffix}").is_file()
+    return assets, sheet
+
+
+def test_cleanup_existing_art_end_to_end(studio, tmp_path):
+    from dgx_pixels import imageio
+    from pixel_art import blow_up, true_sprite, uniform_cuts
+
+    rgb, mask = true_sprite(20, 16, seed=11, alpha=False)
+    rgb[:2] = (30, 200, 60)
+    rgb[:, :2] = (30, 200, 60)
+    image, big_mask = blow_up(rgb, np.zeros((16, 20), np.float32), uniform_cuts(20, 11.3), uniform_cuts(16, 11.3),
+                              noise=0.01)
+    imageio.save_png(tmp_path / "old_sprite.png", image[0])
+    outputs = run_library_workflow(studio, "cleanup_existing_art", {"colors": 8}, {"image": tmp_path / "old_sprite.png"})
+    assets, sheet = check_export(studio, outputs, "sprites", "cleaned", (20, 16), 8)
+    assert sheet.size == (20, 16)
+    sheet.resize((200, 160), Image.NEAREST).save(tmp_path.parent / "cleanup_existing_art_output.png")
+
+
+def test_tileset_seamless_end_to_end(studio, tmp_path):
+    outputs = run_library_workflow(studio, "tileset_seamless", {**TINY, "tiles": 2, "tile_size": "16x16",
+                                                                  "colors": 8})
+    assets, sheet = check_export(studio, outputs, "tilesets", "ground", (16, 16), 8)
+    assert (assets / "ground.tsx").is_file()
+
+
+def test_item_icons_end_to_end(studio, tmp_path):
+    outputs = run_library_workflow(studio, "item_icons", {**TINY, "items": "sword\npotion\nshield",
+                                                            "icon_size": "16x16", "colors": 12})
+    assets, sheet = check_export(studio, outputs, "items", "items", (16, 16), 12)
+    assert len(json.loads((assets / "items.json").read_text())["frames"]) == 3
