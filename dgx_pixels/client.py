@@ -405,7 +405,6 @@ class _Attempt:
         self.step: tuple[int, int] | None = None
         self.outputs: dict[str, Any] = {}
         self.succeeded = False
-        self.cancelled = False
 
     def fraction(self) -> float:
         partial = self.step[0] / self.step[1] if self.step and self.step[1] else 0.0
@@ -630,7 +629,7 @@ class Server:
                     await self._delete_abandoned()
                     async for message in ws:
                         if message.type == aiohttp.WSMsgType.TEXT:
-                            self._dispatch(json.loads(message.data))
+                            self._dispatch(message.data)
                         elif message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                             break
                     self.last_error = "the websocket closed"
@@ -664,11 +663,12 @@ class Server:
             attempt.wake("check")
 
     def _fail_over(self) -> None:
-        """The server has been away too long: its jobs go back to the pool for the other servers."""
+        """The server has been away too long: its unfinished jobs go back to the pool for the other servers (and
+        finished ones stop waiting: their files stay on its disk for a resume)."""
         for attempt in list(self.attempts.values()):
             if not attempt.succeeded:
                 self.abandoned.add(attempt.prompt_id)
-                attempt.wake("lost")
+            attempt.wake("lost")
 
     async def _delete_abandoned(self) -> None:
         if self.abandoned:
@@ -678,8 +678,12 @@ class Server:
             except ClientError:
                 pass
 
-    def _dispatch(self, event: dict) -> None:
-        kind, data = event.get("type"), event.get("data") or {}
+    def _dispatch(self, text: str) -> None:
+        try:
+            event = json.loads(text)
+            kind, data = event.get("type"), event.get("data") or {}
+        except (ValueError, AttributeError):
+            return  # not a message of ComfyUI's protocol
         if kind == "status":
             remaining = (data.get("status") or {}).get("exec_info", {}).get("queue_remaining")
             if remaining is not None:
@@ -758,8 +762,6 @@ def local_names(refs: list[dict]) -> list[str]:
 # ---------------------------------------------------------------------------------------------------- a batch
 class _BatchRun:
     """Spreads a manifest's unfinished jobs over the servers and follows them to the end."""
-
-    LOST = "lost"
 
     def __init__(self, client: "Client", progress: Callable[[Event], None] | None, client_id: str):
         self.client = client
@@ -1005,6 +1007,9 @@ class _BatchRun:
                     if not server.up or time.monotonic() - attempt.last_event < self.settings.poll_interval:
                         continue
                     reason = "check"  # quiet for a while: make sure no event was missed
+                if reason == "lost" and attempt.succeeded:
+                    job.attempts[-1]["result"] = "success"
+                    return await self.finish(job, server, attempt.outputs)
                 if reason == "lost":
                     job.attempts[-1]["result"] = "lost"
                     away = self.settings.server_down_timeout

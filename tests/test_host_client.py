@@ -217,6 +217,33 @@ def test_server_killed_and_restarted_mid_batch_loses_no_job_and_runs_none_twice(
     assert output_seeds(comfy, comfy2, seeds=set(seeds)) == {seed: 1 for seed in seeds}
 
 
+def test_server_away_too_long_hands_its_jobs_to_the_other(comfy, comfy2, tmp_path):
+    """The second server dies for good (the last test using it): after the down timeout its jobs run on the first."""
+    seeds = range(9000, 9012)
+    workflow = Workflow.load(TXT2IMG)
+    jobs = [Job.create(workflow, {"prompt": f"pixel art coin {s}", "seed": s, "steps": 6}) for s in seeds]
+    killed = threading.Event()
+    messages = []
+
+    def on_event(event):
+        if event.kind in ("lost", "server_down"):
+            messages.append(event.message)
+        if (not killed.is_set() and event.kind == "progress" and event.server == comfy2.url
+                and event.step == (1, 6) and event.counts.get("done", 0) >= 2):
+            comfy2.kill()
+            killed.set()
+
+    client = Client([comfy.url, comfy2.url], max_backoff=1.0, server_down_timeout=3)
+    batch = client.run_batch_sync(jobs, out_dir=tmp_path / "out", progress=on_event)
+    assert killed.is_set()
+    assert batch.ok, [(j.name, j.state, j.error) for j in batch.failed]
+    manifest = check_files(tmp_path / "out" / "manifest.json")
+    moved = [job for job in manifest["jobs"] if any(a.get("result") == "lost" for a in job["attempts"])]
+    assert moved and all(job["server"] == comfy.url for job in moved)
+    assert f"{comfy2.url} was unreachable for 3 s" in messages
+    assert output_seeds(comfy, comfy2, seeds=set(seeds)) == {seed: 1 for seed in seeds}
+
+
 # ---------------------------------------------------------------------------------------------------- stop, resume
 def our_prompt_ids(manifest_path: Path) -> set[str]:
     ids = set()
