@@ -999,8 +999,11 @@ class _BatchRun:
             while True:
                 if deadline is not None and time.monotonic() > deadline:
                     return await self.time_out(job, attempt)
+                wait = self.settings.poll_interval
+                if deadline is not None:
+                    wait = max(0.0, min(wait, deadline - time.monotonic()))
                 try:
-                    await asyncio.wait_for(attempt.signal.wait(), self.settings.poll_interval)
+                    await asyncio.wait_for(attempt.signal.wait(), wait)
                     reason = attempt.reason
                     attempt.signal.clear()
                 except asyncio.TimeoutError:

@@ -160,6 +160,16 @@ def test_forget_history_removes_finished_prompts_from_the_server(comfy, tmp_path
         assert comfy.get_json(f"/history/{job.prompt_id}") == {}
 
 
+def test_job_timeout_cancels_the_prompt_on_the_server(comfy, tmp_path):
+    job = Job.create(Workflow.load(TXT2IMG), {"seed": 4242, "steps": 100})
+    batch = Client([comfy.url], job_timeout=0.5).run_batch_sync([job], out_dir=tmp_path / "out")
+    (result,) = batch.jobs
+    assert result.state == "failed" and result.error == f"did not finish within 0.5 s on {comfy.url}"
+    queue = comfy.get_json("/queue")
+    assert result.prompt_id not in {item[1] for key in ("queue_running", "queue_pending") for item in queue[key]}
+    assert output_seeds(comfy, seeds={4242}) == {}
+
+
 # ---------------------------------------------------------------------------------------------------- two servers
 def test_batch_of_24_jobs_over_two_servers(comfy, comfy2, tmp_path):
     seeds = range(5000, 5024)
