@@ -18,6 +18,10 @@ WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
 SDXL_CHECKPOINT = "sd_xl_base_1.0.safetensors"
 PIXEL_ART_LORA = "pixel-art-xl.safetensors"
 NEGATIVE = "blurry, soft, anti-aliased, gradient, photo, 3d render, text, watermark, frame, border"
+# Room for the web extension's previews (web/js), which appear on these nodes after a run.
+PREVIEW_HEIGHTS = {"DGXPixelsPixelPerfectDownscale": 340, "DGXPixelsDetectPixelGrid": 340,
+                   "DGXPixelsAssembleSpriteSheet": 290, "DGXPixelsBevyExport": 290, "DGXPixelsExtractPalette": 130,
+                   "DGXPixelsApplyPalette": 130}
 STAGE_COLOURS = {"model": "#3f5f7f", "generate": "#5f3f7f", "pixels": "#3f7f5f", "palette": "#7f6f3f",
                  "export": "#7f3f3f"}
 
@@ -202,7 +206,7 @@ def write_library(object_info: dict, folder: Path = WORKFLOWS_DIR) -> list[Path]
 def rendered_files(workflow: Workflow, graph: WorkflowGraph, object_info: dict, folder: Path = WORKFLOWS_DIR
                    ) -> dict[Path, str]:
     """The three files of one workflow, as text (stable: sorted keys where order does not matter)."""
-    ui = graph.to_ui(object_info)
+    ui = graph.to_ui(object_info, PREVIEW_HEIGHTS)
     ui["extra"]["dgx_pixels"] = {"title": workflow.title, "description": workflow.description}
     params = {"description": workflow.description, "parameters": workflow.parameters}
     return {

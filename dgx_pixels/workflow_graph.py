@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
-COLUMN_WIDTH = 380
+COLUMN_WIDTH = 420  # leaves room for group padding between columns
 ROW_GAP = 40
 GROUP_PADDING = 30
 GROUP_TITLE_HEIGHT = 40
@@ -118,7 +118,9 @@ class WorkflowGraph:
             depth(node)
         return column
 
-    def to_ui(self, object_info: dict) -> dict:
+    def to_ui(self, object_info: dict, widget_heights: dict[str, int] | None = None) -> dict:
+        """``widget_heights``: extra height per node type for preview widgets the frontend adds after a run, so
+        notes and nodes below are laid out clear of them."""
         missing = sorted({n.class_type for n in self.nodes if n.class_type not in object_info})
         if missing:
             raise ValueError(f"node types unknown to the server: {', '.join(missing)}")
@@ -166,7 +168,7 @@ class WorkflowGraph:
                     sockets.append({"name": name, "type": type_name, "link": link_id})
             multiline = sum(1 for name in names if len(spec[name]) > 1 and spec[name][1].get("multiline"))
             rows = max(len(sockets), len(info["output"])) + len(widgets)
-            height = 50 + 24 * rows + 110 * multiline
+            height = 50 + 24 * rows + 110 * multiline + (widget_heights or {}).get(node.class_type, 0)
             width = 340
             col = columns[node.id]
             x, y = 80 + col * COLUMN_WIDTH, next_y.get(col, 80)

@@ -1,6 +1,7 @@
 """The web extension's widgets in a real browser, fed by real node executions on the real server."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from browser import open_comfy, screenshot
@@ -150,5 +151,36 @@ def test_sheet_player_advances_frames_and_switches_tags(comfy, browser, tmp_path
         pixels = canvas_pixels(page, ".dgx-sheet_player canvas")
         assert pixels["width"] >= 64 and pixels["colours"] < 40  # crisp pixels over a two-tone checkerboard
         screenshot(page, "widget-sheet-player")
+    finally:
+        page.close()
+
+
+def test_shipped_workflow_runs_in_the_browser_and_feeds_every_widget(comfy, browser, tmp_path):
+    """The clean-up workflow loaded with app.loadGraphData and queued from the page, as a user would."""
+    import json
+
+    from dgx_pixels import library
+
+    rgb, _ = true_sprite(16, 16, seed=21, alpha=False)
+    rgb[:2], rgb[:, :2] = (30, 200, 60), (30, 200, 60)
+    image, _ = blow_up(rgb, np.zeros((16, 16), np.float32), uniform_cuts(16, 9.0), uniform_cuts(16, 9.0))
+    imageio.save_png(tmp_path / "browser_cleanup.png", image[0])
+    name = comfy.upload_image(tmp_path / "browser_cleanup.png")
+    workflow = json.loads((library.WORKFLOWS_DIR / "cleanup_existing_art.json").read_text())
+    for node in workflow["nodes"]:
+        if node["type"] == "LoadImage":
+            node["widgets_values"][0] = name
+    page = open_comfy(browser, comfy)
+    try:
+        page.evaluate("async (wf) => { await app.loadGraphData(wf); }", workflow)
+        page.evaluate("async () => { await app.queuePrompt(0, 1); }")
+        for widget in ("pixel_preview", "palette_swatches", "sheet_player"):
+            # widgets scrolled out of view are attached but hidden
+            page.wait_for_selector(f".dgx-{widget}[data-ready='1']", state="attached", timeout=120_000)
+        assert "16×16 px" in page.text_content(".dgx-pixel_preview .dgx-label")
+        assert page.locator(".dgx-palette_swatches").first.locator(".dgx-swatch").count() <= 16
+        page.evaluate("() => app.canvas.ds.scale = 0.55")
+        page.wait_for_timeout(400)
+        screenshot(page, "workflow-cleanup-run")
     finally:
         page.close()
