@@ -124,3 +124,23 @@ def test_item_icons_end_to_end(studio, tmp_path):
                                                             "icon_size": "16x16", "colors": 12})
     assets, sheet = check_export(studio, outputs, "items", "items", (16, 16), 12)
     assert len(json.loads((assets / "items.json").read_text())["frames"]) == 3
+
+
+def test_generate_command_queues_the_library_workflows(studio, tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    common = ["--server", studio.url, "--set", "width=64", "--set", "height=64", "--steps", "2", "--colors", "6",
+              "-q"]
+    result = subprocess.run([sys.executable, "-m", "dgx_pixels", "generate", "items", "--item", "axe", "--item",
+                             "ring", "--icon-size", "16x16", "--name", "loot", "-o", str(tmp_path / "items"),
+                             *common], cwd=root, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "items" / "manifest.json").read_text())
+    assert [job["state"] for job in manifest["jobs"]] == ["done"]
+    assets = studio.base_dir / "output" / "bevy_game" / "assets" / "items" / "loot"
+    assert len(json.loads((assets / "loot.json").read_text())["frames"]) == 2
+    result = subprocess.run([sys.executable, "-m", "dgx_pixels", "generate", "tiles", "cobblestone", "--tiles", "0",
+                             *common], cwd=root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "tiles" in result.stderr
