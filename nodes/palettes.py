@@ -171,9 +171,10 @@ class SavePalette(io.ComfyNode):
             description="Writes the palette to ComfyUI's output folder as .hex (Lospec) or .gpl (GIMP, Aseprite).",
             is_output_node=True,
             inputs=[
-                PALETTE.Input("palette"),
+                PALETTE.Input("palette", tooltip="The palette to save."),
                 io.String.Input("filename", default="palette", tooltip="File name without extension."),
-                io.Combo.Input("format", options=[".hex", ".gpl"], default=".hex"),
+                io.Combo.Input("format", options=[".hex", ".gpl"], default=".hex",
+                               tooltip=".hex: one colour per line (Lospec). .gpl: GIMP, Aseprite and Krita."),
             ],
             outputs=[io.String.Output(display_name="path")],
         )
@@ -199,8 +200,8 @@ class ValidatePalette(io.ComfyNode):
             category=SUBCATEGORY,
             description="Counts the colours used and the pixels off the palette; can stop the run when any are.",
             inputs=[
-                io.Image.Input("image"),
-                PALETTE.Input("palette"),
+                io.Image.Input("image", tooltip="Images to check."),
+                PALETTE.Input("palette", tooltip="The palette they must use."),
                 io.Boolean.Input("fail_on_off_palette", default=False,
                                  tooltip="Stop with an error when a pixel is not exactly a palette colour."),
                 io.Mask.Input("mask", optional=True, tooltip="Transparent pixels (1) are not checked."),

@@ -95,3 +95,17 @@ def test_tiny_lora_changes_the_image(comfy):
     images = [np.asarray(comfy.fetch(comfy.run(graph(s))["7"]["images"][0]), dtype=np.float32) for s in (0.0, 1.0)]
     assert np.abs(images[0] - images[1]).mean() > 1.0
     assert "lora key not loaded" not in comfy.log()
+
+
+def test_every_input_of_our_nodes_has_a_tooltip_and_our_category(comfy):
+    missing = []
+    for name, info in comfy.object_info().items():
+        if not name.startswith("DGXPixels"):
+            continue
+        assert info["category"].startswith("DGX-Pixels"), name
+        assert info["display_name"] and info["description"], name
+        for section in ("required", "optional"):
+            for input_name, spec in info["input"].get(section, {}).items():
+                if len(spec) < 2 or not spec[1].get("tooltip"):
+                    missing.append(f"{name}.{input_name}")
+    assert missing == [], f"inputs without a tooltip: {missing}"
