@@ -47,6 +47,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import aiohttp
 
 from .errors import InputError
+from .files import write_atomic
 from .params import Workflow
 
 DEFAULT_SERVER = "http://127.0.0.1:8188"
@@ -1154,16 +1155,6 @@ class _BatchRun:
                     self.emit("interrupted", job, server.url)
         except (ClientError, asyncio.TimeoutError):
             pass  # unreachable: its jobs stay "queued" and a resume asks the server again
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------------- the client

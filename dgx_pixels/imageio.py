@@ -1,7 +1,6 @@
 """PNG files <-> ComfyUI-style tensors for the command line and tests (IMAGE ``[B,H,W,3]`` + MASK ``[B,H,W]``)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +8,7 @@ import torch
 from PIL import Image
 
 from .errors import InputError
+from .files import atomic_path
 
 SMALL_IMAGE_PIXELS = 256 * 256
 
@@ -38,18 +38,12 @@ def to_pil(image: torch.Tensor, mask: torch.Tensor | None = None) -> Image.Image
 
 def save_png(path: str | Path, image: torch.Tensor, mask: torch.Tensor | None = None) -> Path:
     """Write one image as PNG, atomically: a crash never leaves a half-written file under ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        picture = to_pil(image, mask)
-        # Sprites get the smallest file; big images a fast compression (optimising them takes seconds).
-        small = picture.width * picture.height <= SMALL_IMAGE_PIXELS
-        picture.save(tmp, format="PNG", optimize=small, compress_level=9 if small else 1)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    picture = to_pil(image, mask)
+    # Sprites get the smallest file; big images a fast compression (optimising them takes seconds).
+    small = picture.width * picture.height <= SMALL_IMAGE_PIXELS
+    with atomic_path(path) as temporary:
+        picture.save(temporary, format="PNG", optimize=small, compress_level=9 if small else 1)
+    return Path(path)
 
 
 def save_indexed_png(path: str | Path, indices: torch.Tensor, colours: list[tuple[int, int, int]],
@@ -57,7 +51,6 @@ def save_indexed_png(path: str | Path, indices: torch.Tensor, colours: list[tupl
     """Write a palette-mode PNG (one byte a pixel: small and fast) of ``indices`` ``[H, W]`` into ``colours``;
     transparent pixels (mask >= 0.5) get an extra fully transparent entry. Atomic like save_png."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     index = indices.to(torch.uint8)
     entries = [channel for rgb in colours for channel in rgb]
     transparent = mask is not None and bool((mask >= 0.5).any())
@@ -67,10 +60,6 @@ def save_indexed_png(path: str | Path, indices: torch.Tensor, colours: list[tupl
     picture = Image.fromarray(index.cpu().numpy(), "P")
     picture.putpalette(entries)
     options = {"transparency": len(colours)} if transparent else {}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        picture.save(tmp, format="PNG", compress_level=1, **options)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as temporary:
+        picture.save(temporary, format="PNG", compress_level=1, **options)
     return path

@@ -4,13 +4,13 @@ A file that does not parse raises InputError naming the file, the line and the p
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PIL import Image
 
 from .colour import MAX_COLOURS, Palette
 from .errors import InputError
+from .files import write_atomic
 
 READ_SUFFIXES = (".hex", ".gpl", ".pal", ".txt", ".png")
 WRITE_SUFFIXES = (".hex", ".gpl", ".pal", ".txt")
@@ -143,15 +143,7 @@ def palette_text(palette: Palette, suffix: str) -> str:
 def write_palette(palette: Palette, path: str | Path) -> Path:
     """Write atomically (a crash never leaves half a palette under ``path``)."""
     path = Path(path)
-    text = palette_text(palette, path.suffix.lower())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_atomic(path, palette_text(palette, path.suffix.lower()).encode())
 
 
 def palette_from_argument(text: str) -> Palette:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import write_atomic
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -123,24 +124,14 @@ def _assemble_tiles(args, paths):
                             args.seam_tolerance)
 
 
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def _sheet(args) -> int:
     from ..export.aseprite import aseprite_array
     from ..export.bevy import png_bytes, to_rgba8
 
     sheet, layout = _assemble(args)
-    _write(args.output, png_bytes(to_rgba8(sheet)))
+    write_atomic(args.output, png_bytes(to_rgba8(sheet)))
     data = aseprite_array(layout, args.output.name, args.output.stem)
-    _write(args.output.with_suffix(".json"), (json.dumps(data, indent=1) + "\n").encode())
+    write_atomic(args.output.with_suffix(".json"), (json.dumps(data, indent=1) + "\n").encode())
     print(f"{args.output}: {layout.size[0]}x{layout.size[1]}, {len(layout.frames)} frames of "
           f"{layout.cell[0]}x{layout.cell[1]}, {len(layout.animations)} animations")
     return 0
@@ -152,9 +143,9 @@ def _tileset(args) -> int:
 
     sheet, layout = _assemble_tiles(args, args.tiles)
     name = args.output.stem
-    _write(args.output, png_bytes(to_rgba8(sheet)))
-    _write(args.output.with_suffix(".tsx"), tileset_tsx(layout, name, args.output.name).encode())
-    _write(args.output.with_name(f"{name}.tileset.json"),
+    write_atomic(args.output, png_bytes(to_rgba8(sheet)))
+    write_atomic(args.output.with_suffix(".tsx"), tileset_tsx(layout, name, args.output.name).encode())
+    write_atomic(args.output.with_name(f"{name}.tileset.json"),
            (json.dumps(tileset_json(layout, name, args.output.name), indent=1) + "\n").encode())
     seams = [str(tile.index) for tile in layout.tiles if not tile.seamless]
     print(f"{args.output}: {len(layout.tiles)} tiles, {layout.columns} columns; "
@@ -180,7 +171,7 @@ def _slice(args) -> int:
         pieces = slice_components(rgba, args.min_size, args.gap)
     cells, placement = align_frames([crop for crop, _ in pieces], "baseline", args.cell)
     for number, cell in enumerate(cells):
-        _write(args.output / f"{args.image.stem}_{number:03d}.png", png_bytes(to_rgba8(cell)))
+        write_atomic(args.output / f"{args.image.stem}_{number:03d}.png", png_bytes(to_rgba8(cell)))
     print(f"{args.output}: {len(cells)} frames of {placement.cell[0]}x{placement.cell[1]}")
     return 0
 
