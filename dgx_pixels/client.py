@@ -29,6 +29,7 @@ servers, interrupts the running ones, and leaves a manifest that ``resume`` cont
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -1267,6 +1268,15 @@ class Client:
                 except (NotImplementedError, RuntimeError, ValueError):
                     pass
 
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # no loop in this thread: the usual case
+        else:
+            # Called from code that already runs an event loop (a notebook, a GUI, Playwright's sync API): run in
+            # a thread of its own rather than fail.
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+                return pool.submit(asyncio.run, main()).result()
         try:
             return asyncio.run(main())
         except asyncio.CancelledError:

@@ -325,3 +325,15 @@ def test_unreachable_server_exits_3_and_says_how_to_start_one(tmp_path):
            "(connection refused))" in result.stderr
     assert "dgx-pixels host run" in result.stderr
     assert not (tmp_path / "o").exists(), "no half-started run is left behind"
+
+
+def test_sync_twins_work_inside_a_running_event_loop():
+    """Notebooks, GUIs and Playwright's sync API run a loop already; the sync calls must still work there."""
+    import asyncio
+
+    from dgx_pixels.client import Client
+
+    async def caller():
+        return Client._sync(asyncio.sleep(0, result="done"))
+
+    assert asyncio.run(caller()) == "done"
