@@ -333,7 +333,14 @@ def test_sync_twins_work_inside_a_running_event_loop():
 
     from dgx_pixels.client import Client
 
+    import threading
+
     async def caller():
         return Client._sync(asyncio.sleep(0, result="done"))
 
-    assert asyncio.run(caller()) == "done"
+    # The outer loop gets a thread of its own: this test may run while the browser tests' loop is alive.
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("value", asyncio.run(caller())))
+    thread.start()
+    thread.join(timeout=30)
+    assert result == {"value": "done"}
