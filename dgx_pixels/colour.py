@@ -97,20 +97,35 @@ def colour_codes(rgb: torch.Tensor, bits: int = HISTOGRAM_BITS) -> torch.Tensor:
     return (bins[..., 0] << (2 * bits)) | (bins[..., 1] << bits) | bins[..., 2]
 
 
-def colour_histogram(rgb: torch.Tensor, bits: int = HISTOGRAM_BITS
-                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Distinct colours at ``bits`` per channel: (mean sRGB of each used bin ``[M, 3]``, pixel counts ``[M]``,
-    the bins' codes ``[M]``)."""
-    size = 1 << (3 * bits)
-    codes = colour_codes(rgb, bits).reshape(-1).long()
-    flat = rgb.reshape(-1, 3)
-    counts = torch.bincount(codes, minlength=size)
-    used = torch.nonzero(counts).squeeze(1)
-    slot = torch.zeros(size, dtype=torch.long, device=rgb.device)
-    slot[used] = torch.arange(len(used), device=rgb.device)
-    sums = torch.zeros(len(used), 3, dtype=rgb.dtype, device=rgb.device).index_add_(0, slot[codes], flat)
-    weights = counts[used].to(rgb.dtype)
-    return sums / weights[:, None], weights, used
+@dataclass(frozen=True)
+class DistinctColours:
+    """The distinct 8-bit colours of an image batch: found once, used to fit a palette and to map to it."""
+
+    rgb: torch.Tensor  # [U, 3] sRGB 0..1
+    counts: torch.Tensor  # [U] opaque pixels of each colour
+    inverse: torch.Tensor  # [B, H, W] each pixel's colour
+
+
+def distinct_colours(image: torch.Tensor, mask: torch.Tensor | None = None) -> DistinctColours:
+    codes = colour_codes(image[..., :3].float(), 8)
+    distinct, inverse = torch.unique(codes.reshape(-1), return_inverse=True)
+    if mask is None:
+        counts = torch.bincount(inverse, minlength=len(distinct))
+    else:
+        counts = torch.bincount(inverse, weights=(mask.reshape(-1) < 0.5).to(torch.float32), minlength=len(distinct))
+    rgb = torch.stack([(distinct >> 16) & 255, (distinct >> 8) & 255, distinct & 255], dim=1).to(torch.float32) / 255
+    return DistinctColours(rgb, counts.to(torch.float32), inverse.reshape(codes.shape))
+
+
+def colour_histogram(rgb: torch.Tensor, weights: torch.Tensor, bits: int = HISTOGRAM_BITS
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weighted colours binned at ``bits`` per channel: (mean sRGB of each used bin ``[M, 3]``, weights ``[M]``)."""
+    codes = colour_codes(rgb, bits).long()
+    used, slot = torch.unique(codes, return_inverse=True)
+    mass = torch.zeros(len(used), dtype=rgb.dtype, device=rgb.device).index_add_(0, slot, weights)
+    sums = torch.zeros(len(used), 3, dtype=rgb.dtype, device=rgb.device).index_add_(0, slot, rgb * weights[:, None])
+    keep = mass > 0
+    return sums[keep] / mass[keep, None], mass[keep]
 
 
 def kmeans(points: torch.Tensor, weights: torch.Tensor, k: int, seed: int, fixed: torch.Tensor | None = None
@@ -154,7 +169,8 @@ def mean_error(points: torch.Tensor, weights: torch.Tensor, centres: torch.Tenso
 
 
 def extract_palette(image: torch.Tensor, mask: torch.Tensor | None = None, colours: int = 16, seed: int = 0,
-                    keep: Palette | None = None, name: str = "extracted") -> Palette:
+                    keep: Palette | None = None, name: str = "extracted",
+                    distinct: DistinctColours | None = None) -> Palette:
     """A palette of ``colours`` colours for a whole batch (OKLab k-means++), transparent pixels left out.
 
     ``colours`` = 0 chooses the size: the smallest K (up to AUTO_K_MAX) whose mean OKLab error is at most
@@ -163,10 +179,10 @@ def extract_palette(image: torch.Tensor, mask: torch.Tensor | None = None, colou
     """
     if colours < 0 or colours > MAX_COLOURS:
         raise InputError(f"colour count must be 0 (automatic) to {MAX_COLOURS}, got {colours}")
-    pixels = opaque_pixels(image, mask)
-    if pixels.shape[0] == 0:
+    distinct = distinct or distinct_colours(image, mask)
+    if distinct.counts.sum() == 0:
         raise InputError("every pixel is transparent: there are no colours to build a palette from")
-    rgb, counts, _ = colour_histogram(pixels.float())
+    rgb, counts = colour_histogram(distinct.rgb, distinct.counts)
     lab = perceptual(rgb)
     kept = perceptual(keep.tensor(device=lab.device)) if keep else None
     kept_count = 0 if kept is None else kept.shape[0]
@@ -235,14 +251,10 @@ def nearest_index(lab: torch.Tensor, palette_lab: torch.Tensor) -> torch.Tensor:
     return out.reshape(lab.shape[:-1])
 
 
-def nearest_by_bin(rgb: torch.Tensor, palette_lab: torch.Tensor) -> torch.Tensor:
-    """Nearest palette index for every pixel, decided once per distinct 8-bit colour (images hold far fewer
-    colours than pixels), then spread back to the pixels."""
-    codes = colour_codes(rgb, 8)
-    distinct, inverse = torch.unique(codes.reshape(-1), return_inverse=True)
-    channels = torch.stack([(distinct >> 16) & 255, (distinct >> 8) & 255, distinct & 255], dim=1)
-    nearest = nearest_index(perceptual(channels.to(rgb.dtype) / 255.0), palette_lab)
-    return nearest[inverse].reshape(codes.shape)
+def nearest_by_colour(distinct: DistinctColours, palette_lab: torch.Tensor) -> torch.Tensor:
+    """Nearest palette index for every pixel, decided once per distinct colour (images hold far fewer colours
+    than pixels), then spread back to the pixels."""
+    return nearest_index(perceptual(distinct.rgb), palette_lab)[distinct.inverse]
 
 
 def error_diffusion(lab: torch.Tensor, palette_lab: torch.Tensor, method: str, strength: float) -> torch.Tensor:
@@ -274,11 +286,11 @@ def error_diffusion(lab: torch.Tensor, palette_lab: torch.Tensor, method: str, s
     return index
 
 
-def palette_indices(image: torch.Tensor, palette: Palette, dither: str = "none", strength: float = 1.0
-                    ) -> torch.Tensor:
+def palette_indices(image: torch.Tensor, palette: Palette, dither: str = "none", strength: float = 1.0,
+                    distinct: DistinctColours | None = None) -> torch.Tensor:
     """``[B, H, W]``: for every pixel, the index of its palette colour (nearest in OKLab), optionally dithered.
 
-    ``strength`` scales the dither (0..1).
+    ``strength`` scales the dither (0..1). ``distinct``: the image's distinct colours, when already found.
     """
     if dither not in DITHERS:
         raise InputError(f"dither must be one of {', '.join(DITHERS)}, got {dither!r}")
@@ -298,7 +310,7 @@ def palette_indices(image: torch.Tensor, palette: Palette, dither: str = "none",
         return nearest_index(lab, palette_lab)
     if dither in ("floyd-steinberg", "atkinson") and strength > 0:
         return error_diffusion(perceptual(rgb), palette_lab, dither, strength)
-    return nearest_by_bin(rgb, palette_lab)
+    return nearest_by_colour(distinct or distinct_colours(image), palette_lab)
 
 
 def apply_palette(image: torch.Tensor, palette: Palette, mask: torch.Tensor | None = None, dither: str = "none",

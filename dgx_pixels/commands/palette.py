@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from ..progress import Progress
+from ..progress import run_per_file
 
 DITHER_HELP = "none (default), 'bayer 2', 'bayer 4', 'bayer 8', floyd-steinberg or atkinson"
 
@@ -90,22 +90,21 @@ def _apply(args) -> int:
         pixels = torch.cat([image.reshape(1, -1, 1, 3) for image, _ in frames], dim=1)
         masks = torch.cat([mask.reshape(1, -1, 1) for _, mask in frames], dim=1)
         fixed = colour.extract_palette(pixels, masks, args.colors, args.seed)
-    progress = Progress(len(args.inputs), "palette")
-    failures = 0
-    for source, target in zip(args.inputs, targets):
+    def recolour(source: Path, target: Path) -> str | None:
         try:
             image, mask = imageio.load_image(source)
-            palette = fixed or colour.extract_palette(image, mask, args.colors, args.seed)
-            index = colour.palette_indices(image, palette, args.dither, args.strength)
+            distinct = colour.distinct_colours(image, mask)
+            palette = fixed or colour.extract_palette(image, mask, args.colors, args.seed, distinct=distinct)
+            index = colour.palette_indices(image, palette, args.dither, args.strength, distinct)
             if len(palette) < 256:
                 imageio.save_indexed_png(target, index[0], list(palette.colours), mask[0])
             else:
                 imageio.save_png(target, palette.tensor()[index[0]], mask[0])
         except InputError as err:
-            failures += 1
-            print(f"dgx-pixels palette apply: {source}: {err}", file=sys.stderr)
-        progress.advance(source.name)
-    return 1 if failures else 0
+            return f"dgx-pixels palette apply: {source}: {err}"
+        return None
+
+    return run_per_file(recolour, args.inputs, targets, "palette")
 
 
 def _convert(args) -> int:
