@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from ..progress import Progress
+from ..progress import Progress, run_per_file
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
@@ -55,8 +55,6 @@ def run(args) -> int:
     targets = output_paths(args.inputs, args.output)
     options = dict(reducer=args.reducer, alpha_threshold=args.alpha_threshold, target_size=args.size,
                    min_cell=args.min_cell, max_cell=args.max_cell)
-    progress = Progress(len(args.inputs), "pixelize")
-    failures = 0
     if args.lock:
         frames = [imageio.load_image(path) for path in args.inputs]
         sizes = {tuple(image.shape[1:3]) for image, _ in frames}
@@ -68,24 +66,23 @@ def run(args) -> int:
         native, native_mask, grids = downscale(image, mask, lock=True, **options)
         _report_grid(grids, "all inputs")
         native = _recolour(native, native_mask, args)
+        progress = Progress(len(targets), "pixelize")
         for index, target in enumerate(targets):
             imageio.save_png(target, native[index], native_mask[index])
             progress.advance(target.name)
         return 0
-    for source, target in zip(args.inputs, targets):
+
+    def pixelize_file(source: Path, target: Path) -> str | None:
         try:
             image, mask = imageio.load_image(source)
             native, native_mask, grids = downscale(image, mask, **options)
             _report_grid(grids, str(source))
-            native = _recolour(native, native_mask, args)
-            imageio.save_png(target, native[0], native_mask[0])
+            imageio.save_png(target, _recolour(native, native_mask, args)[0], native_mask[0])
         except InputError as err:
-            failures += 1
-            print(f"dgx-pixels pixelize: {source}: {err}", file=sys.stderr)
-        progress.advance(source.name)
-    if failures:
-        print(f"dgx-pixels pixelize: {failures} of {len(args.inputs)} file(s) failed", file=sys.stderr)
-    return 1 if failures else 0
+            return f"dgx-pixels pixelize: {source}: {err}"
+        return None
+
+    return run_per_file(pixelize_file, args.inputs, targets, "pixelize")
 
 
 def _recolour(native, native_mask, args):
