@@ -15,6 +15,28 @@ GROUP_TITLE_HEIGHT = 40
 NOTE_HEIGHT = 120
 
 
+def widget_specs(info: dict) -> dict[str, tuple]:
+    """The widget inputs of a node definition from /object_info, in order: name -> (kind, options)."""
+    spec = {**info["input"].get("required", {}), **info["input"].get("optional", {})}
+    order = info.get("input_order", {})
+    widgets = {}
+    for name in order.get("required", []) + order.get("optional", []):
+        kind = spec[name][0]
+        options = spec[name][1] if len(spec[name]) > 1 else {}
+        type_name = "COMBO" if isinstance(kind, list) else kind
+        if type_name in WIDGET_TYPES and not options.get("forceInput"):
+            widgets[name] = (kind, options)
+    return widgets
+
+
+def widget_default(kind, options: dict):
+    """What a fresh widget holds: its default, else a combo's first choice."""
+    if "default" in options:
+        return options["default"]
+    choices = kind if isinstance(kind, list) else options.get("options", [])
+    return choices[0] if choices else ""
+
+
 @dataclass(frozen=True)
 class Link:
     node: "Node"
@@ -88,13 +110,19 @@ class WorkflowGraph:
             link = link.node.inputs[link.node.bypass[link.slot]]
         return link
 
-    def to_api(self) -> dict:
+    def to_api(self, object_info: dict | None = None) -> dict:
+        """The API format; with ``object_info``, widgets left unset get their defaults written in, as the
+        frontend sends them (ComfyUI requires every required input)."""
         prompt = {}
         for node in self.nodes:
             if node.bypass is not None:
                 continue
             inputs = {}
-            for name, value in node.inputs.items():
+            given = dict(node.inputs)
+            if object_info is not None:
+                for name, (kind, options) in widget_specs(object_info[node.class_type]).items():
+                    given.setdefault(name, widget_default(kind, options))
+            for name, value in given.items():
                 if isinstance(value, Link):
                     value = self._resolve(value)
                     value = [str(value.node.id), value.slot]
@@ -152,12 +180,13 @@ class WorkflowGraph:
                         sockets.append({"name": name, "type": type_name, "widget": {"name": name},
                                         "link": self._link(links, outputs_links, value, node, len(sockets),
                                                            type_name)})
-                    if type_name == "COMBO" and value is None:
-                        choices = kind if isinstance(kind, list) else options.get("options", [])
-                        value = choices[0] if choices else ""
+                    if value is None:
+                        value = widget_default(kind, options)
                     # A linked widget keeps a placeholder value: the frontend still lays the widget out.
                     widgets.append(options.get("default", "") if isinstance(value, Link) else value)
-                    if options.get("control_after_generate"):
+                    # The frontend gives seeds a "control after generate" widget even when the definition is
+                    # silent about it.
+                    if options.get("control_after_generate", type_name == "INT" and name in ("seed", "noise_seed")):
                         widgets.append("fixed")
                     if options.get("image_upload"):
                         widgets.append("image")
