@@ -121,6 +121,13 @@ def tag_runs(frames: list[Frame]) -> list[TagRun]:
     return runs
 
 
+def tag_spec(frames: list[Frame]) -> str:
+    """The text spec of a FRAMES list (``idle_E:4@150ms forward, ...``): ``parse_tag_spec`` reads it back as the
+    same tags, durations and loop modes (per run, from its first frame)."""
+    return ", ".join(f"{run.name}:{run.end - run.start + 1}@{frames[run.start].duration_ms}ms {run.loop}"
+                     for run in tag_runs(frames))
+
+
 def coerce_frames(value) -> list[Frame]:
     """A FRAMES value as it may arrive from ComfyUI (a list, a list of lists, dicts) -> a flat list of Frame."""
     if value is None:
