@@ -318,3 +318,53 @@ def test_seed_policies():
         prompts.frame_seeds(7, frames, "random")
     with pytest.raises(InputError, match="outside"):
         prompts.frame_seeds(-1, frames)
+
+
+# ------------------------------------------------------------------------------------------------- command line
+def test_command_renders_sheets_frames_and_keypoints(tmp_path, capsys):
+    import json
+
+    from PIL import Image
+
+    from dgx_pixels import cli
+
+    custom = tmp_path / "custom.txt"
+    custom.write_text(CUSTOM, encoding="utf-8")
+    out = tmp_path / "skeletons"
+    assert cli.main(["poses", "render", "--animations", "walk:4, idle:2", "--directions", "4", "--size", "96x128",
+                     "--custom", str(custom), "--each", "--seed", "5", "--seed-policy", "new seed per frame",
+                     "-o", str(out)]) == 0
+    assert Image.open(out / "walk.png").size == (4 * 96, 4 * 128)
+    assert Image.open(out / "wave.png").size == (6 * 96, 4 * 128)
+    assert Image.open(out / "idle_N" / "01.png").size == (96, 128)
+    data = json.loads((out / "poses.json").read_text())
+    assert (data["width"], data["height"], len(data["joints"])) == (96, 128, 18)
+    frames = data["frames"]
+    assert len(frames) == (4 + 2 + 6 + 4) * 4 and frames[0]["tag"] == "walk_S" and frames[0]["seed"] == 5
+    assert frames[-1]["seed"] == 5 + len(frames) - 1
+    nose = frames[0]["pose_keypoints_2d"][:3]
+    assert nose[2] == 1.0 and 0 < nose[0] < 96
+    back = next(f for f in frames if f["tag"] == "walk_N")
+    assert back["pose_keypoints_2d"][:3] == [0.0, 0.0, 0.0], "hidden keypoints are written as OpenPose does"
+    assert "walk.png" in capsys.readouterr().out
+
+
+def test_command_lists_animations_and_parameters(capsys):
+    from dgx_pixels import cli
+
+    assert cli.main(["poses", "list"]) == 0
+    printed = capsys.readouterr().out
+    assert all(name in printed for name in poses.BUILTIN_ANIMATIONS)
+    assert "r_elbow" in printed and "lift the whole body" in printed
+
+
+def test_command_errors_are_clear(tmp_path, capsys):
+    from dgx_pixels import cli
+
+    assert cli.main(["poses", "render", "--animations", "dance", "-o", str(tmp_path / "x")]) == 2
+    assert "no animation called 'dance'" in capsys.readouterr().err
+    assert cli.main(["poses", "render", "--size", "big", "-o", str(tmp_path / "x")]) == 2
+    assert "not like 512" in capsys.readouterr().err
+    assert cli.main(["poses", "list", "--custom", str(tmp_path / "missing.txt")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
