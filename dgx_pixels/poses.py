@@ -366,12 +366,12 @@ _JUMP = Animation("jump", (
 ), frames=8, duration_ms=90, loop="once", phrase="jumping")
 
 _HURT = Animation("hurt", (
-    Keyframe(0.0, {"lean": -18, "advance": -0.03, "head_nod": -25, "r_leg": -6, "l_leg": 10, "r_knee": 12,
-                   "l_knee": 12, "r_arm": 30, "l_arm": 35, "r_arm_out": 35, "l_arm_out": 35, "r_elbow": 40,
-                   "l_elbow": 40}, "hit, recoiling backwards"),
-    Keyframe(0.35, {"lean": 24, "head_nod": 25, "r_leg": 10, "l_leg": 10, "r_knee": 22, "l_knee": 22, "r_arm": 25,
-                    "l_arm": 25, "r_arm_out": 5, "l_arm_out": 5, "r_elbow": 95, "l_elbow": 95},
-             "doubled over in pain"),
+    Keyframe(0.0, {"lean": -18, "side_bend": -12, "head_tilt": -15, "advance": -0.03, "head_nod": -25,
+                   "r_leg": -6, "l_leg": 10, "r_knee": 12, "l_knee": 12, "r_arm": 30, "l_arm": 35, "r_arm_out": 35,
+                   "l_arm_out": 35, "r_elbow": 40, "l_elbow": 40}, "hit, recoiling backwards"),
+    Keyframe(0.35, {"lean": 24, "side_bend": 6, "head_nod": 25, "r_leg": 10, "l_leg": 10, "r_knee": 22,
+                    "l_knee": 22, "r_arm": 25, "l_arm": 25, "r_arm_out": 5, "l_arm_out": 5, "r_elbow": 95,
+                    "l_elbow": 95}, "doubled over in pain"),
     Keyframe(0.7, {"lean": 6, "head_nod": 8, "r_knee": 8, "l_knee": 8, "r_elbow": 30, "l_elbow": 30},
              "recovering from the hit"),
 ), frames=4, duration_ms=90, loop="once", phrase="hurt")
