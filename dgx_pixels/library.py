@@ -17,6 +17,7 @@ from .workflow_graph import WorkflowGraph
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
 SDXL_CHECKPOINT = "sd_xl_base_1.0.safetensors"
 PIXEL_ART_LORA = "pixel-art-xl.safetensors"
+OPENPOSE_CONTROLNET = "xinsir-openpose-sdxl-1.0.safetensors"
 NEGATIVE = "blurry, soft, anti-aliased, gradient, photo, 3d render, text, watermark, frame, border"
 # Room for the web extension's previews (web/js), which appear on these nodes after a run.
 PREVIEW_HEIGHTS = {"DGXPixelsPixelPerfectDownscale": 340, "DGXPixelsDetectPixelGrid": 340,
@@ -78,6 +79,40 @@ def export_parameters(asset: str) -> dict:
         "project": param("string", ("Bevy Export", "project"), help="Bevy project folder"),
         "colors": param("int", ("Palette", "colours"), help="palette size (0: automatic)", min=0, max=256),
     }
+
+
+def character_sprite_sheet() -> WorkflowGraph:
+    g = WorkflowGraph()
+    checkpoint, lora = model_stage(g)
+    poses = g.node("DGXPixelsCharacterPoseBatch", "Pose Batch", column=2,
+                   character="a knight in silver armour with a red cape", animations="idle, walk, attack",
+                   directions="side", frames_per_animation=0, width=1024, height=1024, seed=1, clip=lora.out(1))
+    negative = g.node("CLIPTextEncode", "Negative Prompt", clip=lora.out(1), text=NEGATIVE)
+    controlnet = g.node("ControlNetLoader", "Pose ControlNet", column=2, control_net_name=OPENPOSE_CONTROLNET)
+    guidance = g.node("ControlNetApplyAdvanced", "Pose Guidance", bypass={0: "positive", 1: "negative"},
+                      positive=poses.out(1), negative=negative.out(0), control_net=controlnet.out(0),
+                      image=poses.out(3), strength=0.8, start_percent=0.0, end_percent=0.8)
+    canvas = g.node("EmptyLatentImage", "Canvas", column=3, width=1024, height=1024, batch_size=1)
+    sampler = g.node("KSampler", "Sampler", model=lora.out(0), positive=guidance.out(0), negative=guidance.out(1),
+                     latent_image=canvas.out(0), seed=poses.out(5), steps=25, cfg=6.0,
+                     sampler_name="euler_ancestral", scheduler="normal", denoise=1.0)
+    decode = g.node("VAEDecode", "Decode", samples=sampler.out(0), vae=checkpoint.out(2))
+    collect = g.node("RebatchImages", "Collect Frames", images=decode.out(0), batch_size=1024)
+    g.group("2. Every frame of every animation", [poses, negative, controlnet, guidance, canvas, sampler, decode,
+                                                  collect], STAGE_COLOURS["generate"])
+    g.note("One prompt, seed and skeleton per frame; the sampler runs once per frame. Pose Guidance ships "
+           "switched off: select it and press Ctrl+B to follow the skeletons with the OpenPose ControlNet "
+           "(`dgx-pixels models download openpose-sdxl`).", poses)
+    background = g.node("DGXPixelsBackgroundToAlpha", "Background to Alpha", image=collect.out(0),
+                        mode="flood from edges", tolerance=0.12, key_colour="", lock_batch=True)
+    grid = g.node("DGXPixelsPixelPerfectDownscale", "Pixel Grid", image=background.out(0), mask=background.out(1),
+                  reducer="majority", alpha_threshold=0.5, target_size="", min_cell=4.0, max_cell=128.0, lock=True)
+    g.group("3. One grid and one alpha rule for the whole character", [background, grid], STAGE_COLOURS["pixels"])
+    palette_and_export(g, grid.out(0), grid.out(1), 16, "sprites", "hero",
+                       dict(tags="", layout="rows", columns=0, cell_width=0, cell_height=0, align="baseline",
+                            pivot_x=0.5, pivot_y=1.0, padding=1, extrude=0, trim=False, dedupe=False,
+                            frame_tags=poses.out(4)))
+    return g
 
 
 def cleanup_existing_art() -> WorkflowGraph:
@@ -166,6 +201,26 @@ GENERATION_PARAMETERS = {
 }
 
 LIBRARY = (
+    Workflow("character_sprite_sheet", "DGX-Pixels: character sprite sheet",
+             "A description -> every animation frame in every direction (SDXL + pixel-art LoRA, optional OpenPose "
+             "ControlNet) -> clean alpha -> one locked grid and palette -> tagged sheet -> Bevy export.",
+             character_sprite_sheet,
+             {"prompt": param("string", ("Pose Batch", "character"), help="the character's description"),
+              "animations": param("string", ("Pose Batch", "animations"),
+                                  help="animations, e.g. 'idle, walk:8, attack once'"),
+              "directions": param("choice", ("Pose Batch", "directions"), help="side, right, 4 or 8",
+                                  choices=["side", "right", "4", "8"]),
+              "frames": param("int", ("Pose Batch", "frames_per_animation"),
+                              help="frames per animation (0: each animation's usual count)", min=0, max=64),
+              "seed": param("int", ("Pose Batch", "seed"), help="the character's seed", min=0, max=2 ** 32 - 1),
+              "width": param("int", ("Pose Batch", "width"), ("Canvas", "width"), help="frame width in pixels",
+                             min=64, max=4096),
+              "height": param("int", ("Pose Batch", "height"), ("Canvas", "height"),
+                              help="frame height in pixels", min=64, max=4096),
+              "size": param("string", ("Pixel Grid", "target_size"),
+                            help="force the sprite's native size, e.g. 48x48 (empty: detect)"),
+              **{k: v for k, v in GENERATION_PARAMETERS.items() if k not in ("seed", "width", "height")},
+              **export_parameters("hero")}),
     Workflow("cleanup_existing_art", "DGX-Pixels: clean up existing art",
              "Any image (AI output, an upscaled sprite) -> true pixel art on a palette -> sheet + Bevy export. "
              "No model needed.", cleanup_existing_art,
@@ -211,6 +266,6 @@ def rendered_files(workflow: Workflow, graph: WorkflowGraph, object_info: dict, 
     params = {"description": workflow.description, "parameters": workflow.parameters}
     return {
         folder / f"{workflow.name}.json": json.dumps(ui, indent=1) + "\n",
-        folder / "api" / f"{workflow.name}.json": json.dumps(graph.to_api(), indent=1) + "\n",
+        folder / "api" / f"{workflow.name}.json": json.dumps(graph.to_api(object_info), indent=1) + "\n",
         folder / "api" / f"{workflow.name}.params.json": json.dumps(params, indent=1) + "\n",
     }

@@ -45,8 +45,13 @@ def test_files_match_their_definitions(studio):
 
 def test_template_browser_lists_the_workflows(studio):
     templates = studio.get_json("/workflow_templates")
-    listed = next(names for pack, names in templates.items() if "dgx-pixels" in pack)
+    pack, listed = next((pack, names) for pack, names in templates.items() if "dgx-pixels" in pack)
     assert {w.name for w in library.LIBRARY} <= set(listed)
+    for workflow in library.LIBRARY:  # the browser shows a same-name thumbnail
+        import urllib.request
+
+        with urllib.request.urlopen(f"{studio.url}/api/workflow_templates/{pack}/{workflow.name}.jpg") as answer:
+            assert answer.read(3) == b"\xff\xd8\xff", f"{workflow.name}.jpg is not served as a JPEG"
 
 
 def test_editor_files_load_in_the_frontend_and_convert_to_their_twins(studio, browser):
@@ -62,8 +67,10 @@ def test_editor_files_load_in_the_frontend_and_convert_to_their_twins(studio, br
             page.evaluate("async (wf) => { await app.loadGraphData(wf); }", ui)
             converted = page.evaluate("async () => (await app.graphToPrompt()).output")
             twin = json.loads((library.WORKFLOWS_DIR / "api" / f"{workflow.name}.json").read_text())
-            assert {k: (v["class_type"], v["inputs"]) for k, v in converted.items()} == \
-                   {k: (v["class_type"], v["inputs"]) for k, v in twin.items()}, workflow.name
+            differing = {k: (converted.get(k), twin.get(k)) for k in set(converted) | set(twin)
+                         if (converted.get(k) or {}).get("inputs") != (twin.get(k) or {}).get("inputs")
+                         or (converted.get(k) or {}).get("class_type") != (twin.get(k) or {}).get("class_type")}
+            assert differing == {}, f"{workflow.name}: frontend vs twin {differing}"
             page.wait_for_timeout(300)
             screenshot(page, f"workflow-{workflow.name}")
     finally:
@@ -141,6 +148,23 @@ def test_generate_command_queues_the_library_workflows(studio, tmp_path):
     assert [job["state"] for job in manifest["jobs"]] == ["done"]
     assets = studio.base_dir / "output" / "bevy_game" / "assets" / "items" / "loot"
     assert len(json.loads((assets / "loot.json").read_text())["frames"]) == 2
+    result = subprocess.run([sys.executable, "-m", "dgx_pixels", "generate", "character", "a green goblin",
+                             "--animations", "idle:2", "--directions", "right", "--size", "16x16", "--name", "goblin",
+                             "-o", str(tmp_path / "goblin"), *common], cwd=root, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    goblin = studio.base_dir / "output" / "bevy_game" / "assets" / "sprites" / "goblin" / "goblin.json"
+    assert [t["name"] for t in json.loads(goblin.read_text())["meta"]["frameTags"]] == ["idle_E"]
     result = subprocess.run([sys.executable, "-m", "dgx_pixels", "generate", "tiles", "cobblestone", "--tiles", "0",
                              *common], cwd=root, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "tiles" in result.stderr
+
+
+def test_character_sprite_sheet_end_to_end(studio):
+    outputs = run_library_workflow(studio, "character_sprite_sheet", {
+        "width": 64, "height": 64, "steps": 2, "animations": "idle:2, walk:3", "directions": "right",
+        "size": "16x16", "colors": 8})
+    assets, sheet = check_export(studio, outputs, "sprites", "hero", (16, 16), 8)
+    atlas = json.loads((assets / "hero.json").read_text())
+    assert [(t["name"], t["from"], t["to"]) for t in atlas["meta"]["frameTags"]] == [("idle_E", 0, 1),
+                                                                                     ("walk_E", 2, 4)]

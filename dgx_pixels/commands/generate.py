@@ -1,4 +1,4 @@
-"""``dgx-pixels generate tiles|items``: the library's workflows with named options, on ComfyUI servers.
+"""``dgx-pixels generate character|tiles|items``: the library's workflows with named options, on ComfyUI servers.
 
 Each kind is a library workflow plus its parameters (workflows/api/<name>.params.json); the run itself is the same
 as ``dgx-pixels run`` (progress, manifest, several servers, --resume).
@@ -10,12 +10,20 @@ from pathlib import Path
 from ..errors import InputError
 from .run import _common_options, _execute
 
-KINDS = {"tiles": "tileset_seamless", "items": "item_icons"}
+KINDS = {"character": "character_sprite_sheet", "tiles": "tileset_seamless", "items": "item_icons"}
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("generate", help="generate tiles or item icons with the shipped workflows")
+    parser = subparsers.add_parser("generate", help="generate characters, tiles or item icons with the shipped "
+                                                    "workflows")
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+
+    character = kinds.add_parser("character", help="every animation frame of a character as a tagged sprite sheet")
+    character.add_argument("prompt", help="the character, e.g. 'medieval knight with a red cape'")
+    character.add_argument("--animations", help="e.g. 'idle, walk:8, attack once' (default idle, walk, attack)")
+    character.add_argument("--directions", choices=["side", "right", "4", "8"], help="view directions")
+    character.add_argument("--frames", type=int, help="frames per animation (0: each animation's usual count)")
+    character.add_argument("--size", help="force the sprite's native size, e.g. 48x48")
 
     tiles = kinds.add_parser("tiles", help="seamless tiles on one palette, exported as a tileset")
     tiles.add_argument("prompt", help="what the tiles show, e.g. 'mossy stone floor'")
@@ -28,7 +36,7 @@ def register(subparsers) -> None:
     items.add_argument("--item", action="append", default=[], help="an item (repeatable)")
     items.add_argument("--icon-size", help="native icon size, e.g. 32x32")
 
-    for kind in (tiles, items):
+    for kind in (character, tiles, items):
         kind.add_argument("--colors", type=int, help="palette size (0: automatic)")
         kind.add_argument("--seed", type=int, help="first seed (drawn and recorded when not given)")
         kind.add_argument("--steps", type=int, help="sampling steps")
@@ -47,7 +55,10 @@ def register(subparsers) -> None:
 def _values(args) -> dict[str, str]:
     common = {"colors": args.colors, "seed": args.seed, "steps": args.steps, "lora": args.lora,
               "lora_strength": args.lora_strength, "asset_name": args.name, "project": args.bevy}
-    if args.kind == "tiles":
+    if args.kind == "character":
+        specific = {"prompt": args.prompt, "animations": args.animations, "directions": args.directions,
+                    "frames": args.frames, "size": args.size}
+    elif args.kind == "tiles":
         specific = {"prompt": args.prompt, "tiles": args.tiles, "tile_size": args.tile_size, "axes": args.axes}
     else:
         lines = list(args.item)
