@@ -79,36 +79,63 @@ def render_skeletons(keypoints: torch.Tensor, visible: torch.Tensor, width: int,
     return torch.cat(parts)
 
 
+def _windows(points: torch.Tensor, shown: torch.Tensor, pad: float, width: int,
+             height: int) -> list[tuple[int, int, int, int] | None]:
+    """Per shape (limbs, then joints), the pixel window ``(x0, y0, x1, y1)`` that holds it in every frame of the
+    chunk, or None when it is hidden in all of them. One transfer for all shapes."""
+    pairs = list(LIMBS) + [(joint, joint) for joint in range(len(JOINTS))]
+    starts, ends = torch.tensor([a for a, _ in pairs]), torch.tensor([b for _, b in pairs])
+    both = (shown[:, starts] & shown[:, ends]).unsqueeze(-1)  # [B, shapes, 1]
+    ends_xy = torch.stack([points[:, starts], points[:, ends]])  # [2, B, shapes, 2]
+    low = torch.where(both, ends_xy.amin(0), torch.inf).amin(0) - pad
+    high = torch.where(both, ends_xy.amax(0), -torch.inf).amax(0) + pad
+    windows = []
+    for (x0, y0), (x1, y1) in zip(low.tolist(), high.tolist()):
+        if not math.isfinite(x0):
+            windows.append(None)
+            continue
+        x0, y0 = max(0, math.floor(x0)), max(0, math.floor(y0))
+        x1, y1 = min(width, math.ceil(x1) + 1), min(height, math.ceil(y1) + 1)
+        windows.append((x0, y0, x1, y1) if x0 < x1 and y0 < y1 else None)
+    return windows
+
+
 def _draw(points: torch.Tensor, shown: torch.Tensor, width: int, height: int, stick: float,
           radius: float) -> torch.Tensor:
     """Paint a chunk: an index map (0 black, then limbs, then joints; later ones over earlier ones), then colours.
-    Distances are sums of a per-column and a per-row term, so each shape costs a few full-frame operations."""
+    Each shape is measured only inside the window that holds it across the chunk; there its distance is a sum of a
+    per-column and a per-row term, so it costs a few operations on that window."""
     device = points.device
-    count = points.shape[0]
-    far = torch.full_like(points[:, 0], -1e6)  # hidden shapes move far outside the frame
+    far = torch.full_like(points[:, 0], -1e6)  # hidden in a frame: moved far outside it
     xs = torch.arange(width, device=device, dtype=torch.float32).view(1, 1, width)
     ys = torch.arange(height, device=device, dtype=torch.float32).view(1, height, 1)
-    index = torch.zeros(count, height, width, dtype=torch.uint8, device=device)
+    index = torch.zeros(points.shape[0], height, width, dtype=torch.uint8, device=device)
+    windows = _windows(points, shown, max(stick, radius) + EDGE + 1, width, height)
     for limb, (start, end) in enumerate(LIMBS):
+        if windows[limb] is None:
+            continue
+        x0, y0, x1, y1 = windows[limb]
         a, b = points[:, start], points[:, end]
         centre = torch.where((shown[:, start] & shown[:, end]).unsqueeze(-1), (a + b) / 2, far)
         along = b - a
         length = along.norm(dim=-1, keepdim=True)
         # A limb seen end-on has no direction of its own: draw it as a round dot.
         unit = torch.where(length > 1e-6, along / length.clamp(min=1e-6), torch.tensor([1.0, 0.0], device=device))
-        half_length = length / 2 + EDGE
-        across_x, across_y = (xs - centre[:, 0].view(-1, 1, 1)), (ys - centre[:, 1].view(-1, 1, 1))
-        u = across_x * (unit[:, 0:1] / half_length).view(-1, 1, 1) + across_y * (unit[:, 1:2] / half_length).view(
-            -1, 1, 1)
-        v = across_x * (-unit[:, 1] / (stick + EDGE)).view(-1, 1, 1) + across_y * (unit[:, 0] / (stick + EDGE)).view(
-            -1, 1, 1)
-        inside = u.square_().add_(v.square_()) <= 1.0
-        index.masked_fill_(inside, limb + 1)
+        along_scale = (unit / (length / 2 + EDGE)).view(-1, 1, 1, 2)
+        across_scale = (torch.stack([-unit[:, 1], unit[:, 0]], dim=-1) / (stick + EDGE)).view(-1, 1, 1, 2)
+        dx = xs[..., x0:x1] - centre[:, 0].view(-1, 1, 1)
+        dy = ys[:, y0:y1] - centre[:, 1].view(-1, 1, 1)
+        u = dx * along_scale[..., 0] + dy * along_scale[..., 1]
+        v = dx * across_scale[..., 0] + dy * across_scale[..., 1]
+        index[:, y0:y1, x0:x1].masked_fill_(u.square_().add_(v.square_()) <= 1.0, limb + 1)
     for joint in range(len(JOINTS)):
+        if windows[len(LIMBS) + joint] is None:
+            continue
+        x0, y0, x1, y1 = windows[len(LIMBS) + joint]
         centre = torch.where(shown[:, joint].unsqueeze(-1), points[:, joint], far)
-        dx2 = (xs - centre[:, 0].view(-1, 1, 1)).square_()
-        dy2 = (ys - centre[:, 1].view(-1, 1, 1)).square_()
-        index.masked_fill_(dx2 + dy2 <= (radius + EDGE) ** 2, len(LIMBS) + 1 + joint)
+        dx2 = (xs[..., x0:x1] - centre[:, 0].view(-1, 1, 1)).square_()
+        dy2 = (ys[:, y0:y1] - centre[:, 1].view(-1, 1, 1)).square_()
+        index[:, y0:y1, x0:x1].masked_fill_(dx2 + dy2 <= (radius + EDGE) ** 2, len(LIMBS) + 1 + joint)
     palette = torch.tensor([(0, 0, 0), *(limb_colour(i) for i in range(len(LIMBS))), *COLOURS],
                            dtype=torch.float32, device=device) / 255.0
     return palette[index.long()]

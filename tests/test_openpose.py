@@ -194,12 +194,12 @@ def test_render_checks_its_input_and_draws_in_chunks():
         openpose.render_skeletons(torch.full((1, 18, 2), float("nan")), torch.ones(1, 18, dtype=torch.bool), 64, 64)
     with pytest.raises(InputError, match="too small"):
         openpose.render_skeletons(torch.zeros(1, 18, 2), torch.ones(1, 18, dtype=torch.bool), 4, 64)
-    batch = batch_for("walk", "right", 64, 64)
+    batch = batch_for("walk:4", "4", 64, 64)  # chunks of N frames, whose faces are hidden in all of them
     points, shown = torch.from_numpy(batch.keypoints).float(), torch.from_numpy(batch.visible)
     whole = openpose.render_skeletons(points, shown, 64, 64)
     old = openpose.MAX_PIXELS_PER_PASS
     try:
-        openpose.MAX_PIXELS_PER_PASS = 3 * 64 * 64
+        openpose.MAX_PIXELS_PER_PASS = 4 * 64 * 64
         chunked = openpose.render_skeletons(points, shown, 64, 64)
     finally:
         openpose.MAX_PIXELS_PER_PASS = old
