@@ -76,6 +76,60 @@ def test_pose_batch_through_the_tiny_model_onto_a_tagged_sheet(comfy):
     assert all(image.max() == 255 for image in skeletons), "joints are drawn in full colour"
 
 
+@pytest.fixture(scope="module")
+def tiny_controlnet(comfy, host, tiny_checkpoint_path) -> str:
+    """A random-weight ControlNet for the tiny checkpoint, built once beside it and put in the server's models."""
+    import shutil
+    import subprocess
+
+    import tiny_controlnet as builder
+
+    path = tiny_checkpoint_path.parent / f"dgx_pixels_tiny_controlnet_v{builder.FORMAT_VERSION}.safetensors"
+    if not path.exists():
+        subprocess.run([host.python, builder.__file__, "--comfyui", host.comfyui, "--out", str(path)], check=True)
+    folder = comfy.base_dir / "models" / "controlnet"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / path.name).exists():
+        shutil.copy2(path, folder / path.name)
+    return path.name
+
+
+def test_each_frame_is_drawn_with_its_own_skeleton_through_an_openpose_controlnet(comfy, tiny_controlnet):
+    """The per-frame wiring: prompts -> CLIP Text Encode -> Apply ControlNet (with skeleton_list) -> KSampler ->
+    VAE Decode, once per frame; then Rebatch Images turns the list back into one batch. The prompts and seeds are
+    all the same here, so any difference between frames comes from their skeletons."""
+    def graph(strength: float) -> dict:
+        return {
+            "1": pose_batch(animations="walk:2", template="{character}", seed_policy="same seed for every frame"),
+            "2": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": TINY_CHECKPOINT_NAME}},
+            "3": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["2", 1], "text": ["1", 0]}},
+            "4": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["2", 1], "text": "blurry"}},
+            "5": {"class_type": "ControlNetLoader", "inputs": {"control_net_name": tiny_controlnet}},
+            "6": {"class_type": "ControlNetApplyAdvanced", "inputs": {
+                "positive": ["3", 0], "negative": ["4", 0], "control_net": ["5", 0], "image": ["1", 3],
+                "strength": strength, "start_percent": 0.0, "end_percent": 1.0}},
+            "7": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+            "8": {"class_type": "KSampler", "inputs": {
+                "model": ["2", 0], "positive": ["6", 0], "negative": ["6", 1], "latent_image": ["7", 0],
+                "seed": ["1", 5], "steps": 2, "cfg": 5.0, "sampler_name": "euler", "scheduler": "normal",
+                "denoise": 1.0}},
+            "9": {"class_type": "VAEDecode", "inputs": {"samples": ["8", 0], "vae": ["2", 2]}},
+            "10": {"class_type": "RebatchImages", "inputs": {"images": ["9", 0], "batch_size": 64}},
+            "11": {"class_type": "SaveImage", "inputs": {"images": ["10", 0], "filename_prefix": f"cn{strength}"}},
+        }
+
+    def frames(strength: float) -> list[np.ndarray]:
+        saved = comfy.run(graph(strength), timeout=600)["11"]["images"]
+        return [np.asarray(comfy.fetch(item), dtype=np.float32) for item in saved]
+
+    guided, unguided = frames(1.0), frames(0.0)
+    assert len(guided) == len(unguided) == 4
+    assert all(np.abs(frame - unguided[0]).max() == 0 for frame in unguided), "no skeleton: identical frames"
+    differences = [np.abs(guided[0] - frame).mean() for frame in guided[1:]]
+    assert min(differences) > 1.0, "each frame follows its own skeleton"
+    assert "missing controlnet keys" not in comfy.log()
+
+
 def test_clip_input_gives_per_frame_conditioning(comfy):
     prompt = {
         "1": pose_batch(animations="hurt:2", directions="right", seed_policy="same seed for every frame"),
