@@ -16,6 +16,7 @@ from dgx_pixels.params import Workflow
 
 pytestmark = pytest.mark.host
 WRITE = os.environ.get("DGX_PIXELS_WRITE_WORKFLOWS") == "1"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "workflows"
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +101,8 @@ def check_export(server, outputs: dict, folder: str, asset: str, native: tuple[i
     assert frames and all((f["frame"]["w"], f["frame"]["h"]) == native for f in frames), "native size"
     for suffix in (".sprite.ron", ".atlas.ron", ".assets.ron", ".png.meta"):
         assert (assets / f"{asset}{suffix}").is_file()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # kept to look at: the sheet at 8x
+    sheet.resize((sheet.width * 8, sheet.height * 8), Image.NEAREST).save(ARTIFACTS / f"{folder}-{asset}.png")
     return assets, sheet
 
 
@@ -116,7 +119,6 @@ def test_cleanup_existing_art_end_to_end(studio, tmp_path):
     outputs = run_library_workflow(studio, "cleanup_existing_art", {"colors": 8}, {"image": tmp_path / "old_sprite.png"})
     assets, sheet = check_export(studio, outputs, "sprites", "cleaned", (20, 16), 8)
     assert sheet.size == (20, 16)
-    sheet.resize((200, 160), Image.NEAREST).save(tmp_path.parent / "cleanup_existing_art_output.png")
 
 
 def test_tileset_seamless_end_to_end(studio, tmp_path):
