@@ -9,11 +9,11 @@ import os
 import folder_paths
 from comfy_api.latest import io
 
-from ..dgx_pixels import colour, imageops, palette_files
+from ..dgx_pixels import colour, palette_files
 from ..dgx_pixels.errors import InputError
 from ..dgx_pixels.palette_builtin import BUILTIN_NAMES, builtin_palette
 from . import previews
-from .runtime import CATEGORY, check_interrupt, node_id, to_compute, to_output, user_errors
+from .runtime import CATEGORY, check_interrupt, image_and_mask, node_id, to_output, user_errors
 
 PALETTE = io.Custom("DGXPIXELS_PALETTE")
 SUBCATEGORY = f"{CATEGORY}/palette"
@@ -96,8 +96,7 @@ class ExtractPalette(io.ComfyNode):
     @classmethod
     def execute(cls, image, colours, seed, keep, mask=None) -> io.NodeOutput:
         with user_errors("Extract Palette"):
-            image = imageops.check_image(to_compute(image))
-            mask = imageops.check_mask(to_compute(mask), image)
+            image, mask = image_and_mask(image, mask)
             palette = colour.extract_palette(image, mask, colours, seed, parse_keep(keep))
             return palette_result(palette, f"from {image.shape[0]} image(s)")
 
@@ -127,8 +126,7 @@ class ApplyPalette(io.ComfyNode):
     @classmethod
     def execute(cls, image, palette, dither, strength, mask=None) -> io.NodeOutput:
         with user_errors("Apply Palette"):
-            image = imageops.check_image(to_compute(image))
-            mask = imageops.check_mask(to_compute(mask), image)
+            image, mask = image_and_mask(image, mask)
             check_interrupt()
             return io.NodeOutput(to_output(colour.apply_palette(image, palette, mask, dither, strength)),
                                  ui=previews.palette_swatches(palette.name, palette.hex()))
@@ -155,8 +153,7 @@ class PaletteSwap(io.ComfyNode):
     @classmethod
     def execute(cls, image, source, target, mask=None) -> io.NodeOutput:
         with user_errors("Palette Swap"):
-            image = imageops.check_image(to_compute(image))
-            mask = imageops.check_mask(to_compute(mask), image)
+            image, mask = image_and_mask(image, mask)
             return io.NodeOutput(to_output(colour.swap_palette(image, source, target, mask)),
                                  ui=previews.palette_swatches(target.name, target.hex()))
 
@@ -213,8 +210,7 @@ class ValidatePalette(io.ComfyNode):
     @classmethod
     def execute(cls, image, palette, fail_on_off_palette, mask=None) -> io.NodeOutput:
         with user_errors("Validate Palette"):
-            image = imageops.check_image(to_compute(image))
-            mask = imageops.check_mask(to_compute(mask), image)
+            image, mask = image_and_mask(image, mask)
             report = colour.validate(image, palette, mask)
             summary = report.summary(palette)
             if fail_on_off_palette and report.off_palette:

@@ -7,7 +7,7 @@ from comfy_api.latest import io
 
 from ..dgx_pixels import imageops, pixel_downscale, pixel_grid
 from . import previews
-from .runtime import CATEGORY, check_interrupt, node_id, to_compute, to_output, user_errors
+from .runtime import CATEGORY, check_interrupt, image_and_mask, node_id, to_compute, to_output, user_errors
 
 GRID = io.Custom("DGXPIXELS_GRID")
 NO_GRID_WARNING = "no pixel grid found: the image was passed through unchanged (set a target size to force one)"
@@ -99,14 +99,14 @@ class PixelPerfectDownscale(io.ComfyNode):
     def execute(cls, image, reducer, alpha_threshold, target_size, min_cell, max_cell, lock, mask=None,
                 grid=None) -> io.NodeOutput:
         with user_errors("Pixel-Perfect Downscale"):
-            image, mask = to_compute(image), to_compute(mask)
+            image, mask = image_and_mask(image, mask)
             check_interrupt()
             native, native_mask, grids = pixel_downscale.downscale(
                 image, mask, grid, reducer, alpha_threshold,
                 target_size=target_size, min_cell=min_cell, max_cell=max_cell, lock=lock)
             summary = grids.for_image(0).to_dict()
             summary["warning"] = warn_if_missing("Pixel-Perfect Downscale", grids)
-            ui = previews.pixel_preview(cls, image, native, summary, imageops.check_mask(mask, image), native_mask)
+            ui = previews.pixel_preview(cls, image, native, summary, mask, native_mask)
             return io.NodeOutput(to_output(native), to_output(native_mask), grids, ui=ui)
 
 
@@ -136,8 +136,7 @@ class PixelUpscale(io.ComfyNode):
     @classmethod
     def execute(cls, image, scale, mask=None) -> io.NodeOutput:
         with user_errors("Pixel Upscale"):
-            image = imageops.check_image(to_compute(image))
-            mask = imageops.check_mask(to_compute(mask), image)
+            image, mask = image_and_mask(image, mask)
             return io.NodeOutput(
                 to_output(imageops.nearest_upscale(image, scale)), to_output(imageops.nearest_upscale(mask, scale))
             )

@@ -8,6 +8,7 @@ import torch
 import comfy.model_management
 import comfy.utils
 
+from ..dgx_pixels import imageops
 from ..dgx_pixels.errors import InputError
 
 NODE_PREFIX = "DGXPixels"
@@ -46,3 +47,9 @@ def user_errors(node_name: str):
         yield
     except InputError as err:
         raise ValueError(f"{node_name}: {err}") from None
+
+
+def image_and_mask(image: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The IMAGE and its MASK on the compute device, checked (an absent mask means fully opaque)."""
+    image = imageops.check_image(to_compute(image))
+    return image, imageops.check_mask(to_compute(mask), image)
