@@ -1,4 +1,4 @@
-"""Per-frame prompts and seeds for pose batches, from editable templates.
+"""Prompts: per-frame prompts and seeds for pose batches from editable templates, and prompt lists from text.
 
 A template names fields in braces: ``{character}``, ``{direction}`` (words for the view, e.g. "right side"),
 ``{pose}`` (the action and this frame's key pose), ``{action}``, ``{detail}``, ``{animation}`` (its name),
@@ -115,3 +115,14 @@ def frame_seeds(seed: int, frames: list[Frame], policy: str = SEED_POLICIES[0]) 
     else:
         offsets = [0] * len(frames)
     return [(seed + offset) % (MAX_SEED + 1) for offset in offsets]
+
+
+def prompt_lines(text: str, template: str = "{line}") -> list[str]:
+    """Non-empty, non-comment (#) lines of ``text``, each put into ``template`` at ``{line}``."""
+    if "{line}" not in template:
+        raise InputError(f"the template {template!r} has no {{line}} for the line's text")
+    lines = [line.strip() for line in text.splitlines()]
+    prompts = [template.replace("{line}", line) for line in lines if line and not line.startswith("#")]
+    if not prompts:
+        raise InputError("no prompts: write one item per line (lines starting with # are skipped)")
+    return prompts
