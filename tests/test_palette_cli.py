@@ -44,7 +44,7 @@ def test_list_extract_apply_convert(tmp_path):
 def test_bad_dither_and_bad_file_are_clear(tmp_path):
     noisy(tmp_path / "in.png", 0)
     result = palette("apply", tmp_path / "in.png", "-o", tmp_path / "o.png", "--colors", "4", "--dither", "fancy")
-    assert result.returncode == 1 and "dither must be one of" in result.stderr
+    assert result.returncode == 2 and "dither must be one of" in result.stderr
     (tmp_path / "bad.hex").write_text("zzzzzz\n")
     result = palette("convert", tmp_path / "bad.hex", "-o", tmp_path / "x.gpl")
     assert result.returncode == 2 and "bad.hex, line 1" in result.stderr

@@ -61,16 +61,43 @@ def _list(args) -> int:
     return 0
 
 
+def _load_rgba(path: Path):
+    """A picture file as uint8 RGBA ``[1, H, W, 4]`` (palette work needs no more than 8 bits per channel)."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    try:
+        with Image.open(path) as picture:
+            rgba = np.asarray(picture.convert("RGBA"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: not a readable image ({err})") from None
+    return torch.from_numpy(rgba.copy())[None]
+
+
+def _batch_colours(paths: list[Path]):
+    """The distinct colours of every opaque pixel of all ``paths`` together (one palette for all of them)."""
+    import torch
+
+    from .. import colour
+
+    frames = [_load_rgba(path) for path in paths]
+    packed = torch.cat([colour.packed_from_bytes(rgba).reshape(-1) for rgba in frames])
+    alpha = torch.cat([rgba[..., 3].reshape(-1) for rgba in frames])
+    return colour.distinct_from_packed(packed, (alpha < 128).to(torch.float32))
+
+
 def _extract(args) -> int:
     import torch
 
-    from .. import colour, imageio, palette_files
+    from .. import colour, palette_files
 
-    frames = [imageio.load_image(path) for path in args.inputs]
-    pixels = torch.cat([image.reshape(1, -1, 1, 3) for image, _ in frames], dim=1)
-    masks = torch.cat([mask.reshape(1, -1, 1) for _, mask in frames], dim=1)
+    torch.set_grad_enabled(False)
     keep = colour.Palette.from_hex("kept", args.keep) if args.keep else None
-    palette = colour.extract_palette(pixels, masks, args.colors, args.seed, keep, name=args.output.stem)
+    palette = colour.extract_palette(None, None, args.colors, args.seed, keep, name=args.output.stem,
+                                     distinct=_batch_colours(args.inputs))
     palette_files.write_palette(palette, args.output)
     print(f"{args.output}: {len(palette)} colours: {' '.join(palette.hex())}")
     return 0
@@ -84,22 +111,28 @@ def _apply(args) -> int:
 
     torch.set_grad_enabled(False)
     targets = output_paths(args.inputs, args.output)
+    if args.dither not in colour.DITHERS:
+        raise InputError(f"dither must be one of {', '.join(colour.DITHERS)}, got {args.dither!r}")
     fixed = palette_files.palette_from_argument(args.palette) if args.palette else None
     if args.colors is not None and args.lock:
-        frames = [imageio.load_image(path) for path in args.inputs]
-        pixels = torch.cat([image.reshape(1, -1, 1, 3) for image, _ in frames], dim=1)
-        masks = torch.cat([mask.reshape(1, -1, 1) for _, mask in frames], dim=1)
-        fixed = colour.extract_palette(pixels, masks, args.colors, args.seed)
+        fixed = colour.extract_palette(None, None, args.colors, args.seed, distinct=_batch_colours(args.inputs))
+
     def recolour(source: Path, target: Path) -> str | None:
         try:
-            image, mask = imageio.load_image(source)
-            distinct = colour.distinct_colours(image, mask)
-            palette = fixed or colour.extract_palette(image, mask, args.colors, args.seed, distinct=distinct)
-            index = colour.palette_indices(image, palette, args.dither, args.strength, distinct)
-            if len(palette) < 256:
-                imageio.save_indexed_png(target, index[0], list(palette.colours), mask[0])
+            rgba = _load_rgba(source)
+            transparent = rgba[..., 3] < 128
+            mask = transparent.to(torch.float32) if bool(transparent.any()) else None
+            # Undithered, each distinct colour is decided once: the pixels' bytes are all that is needed.
+            distinct = colour.distinct_from_packed(colour.packed_from_bytes(rgba), mask)
+            palette = fixed or colour.extract_palette(None, None, args.colors, args.seed, distinct=distinct)
+            if args.dither == "none":
+                index = colour.nearest_for_distinct(distinct, palette)
             else:
-                imageio.save_png(target, palette.tensor()[index[0]], mask[0])
+                index = colour.palette_indices(rgba[..., :3] / 255.0, palette, args.dither, args.strength)
+            if len(palette) < 256:
+                imageio.save_indexed_png(target, index[0], list(palette.colours), None if mask is None else mask[0])
+            else:
+                imageio.save_png(target, palette.tensor()[index[0]], None if mask is None else mask[0])
         except InputError as err:
             return f"dgx-pixels palette apply: {source}: {err}"
         return None
