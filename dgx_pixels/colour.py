@@ -19,7 +19,7 @@ CHROMA_KNEE = 30.0
 # of its pixels), several seeded k-means++ starts side by side, then a few steps towards the weighted median.
 HISTOGRAM_BITS = 6
 KMEANS_RESTARTS = 6
-KMEANS_ITERATIONS = 16
+KMEANS_ITERATIONS = 8
 KMEANS_TRIAL_ITERATIONS = 3
 MEDIAN_STEPS = 4
 # Automatic size (see automatic_palette).

@@ -1,5 +1,6 @@
-"""The built-in library of well-known pixel-art palettes. Each one's source is the Lospec palette page named
-beside it (https://lospec.com/palette-list/<slug>), where the palette's author and licence are given."""
+"""The built-in library of well-known pixel-art palettes. Each one's source is cited beside it: mostly its Lospec
+page (https://lospec.com/palette-list/<slug>, which names the palette's author), colours in that page's order, since
+Palette Swap maps colours by their position."""
 from __future__ import annotations
 
 from .colour import Palette
@@ -9,12 +10,13 @@ _PALETTES = {
     # lospec.com/palette-list/pico-8 (Lexaloffle PICO-8)
     "PICO-8": "000000 1d2b53 7e2553 008751 ab5236 5f574f c2c3c7 fff1e8 ff004d ffa300 ffec27 00e436 29adff "
               "83769c ff77a8 ffccaa",
-    # lospec.com/palette-list/nintendo-entertainment-system
-    "NES": "7c7c7c 0000fc 0000bc 4428bc 940084 a80020 a81000 881400 503000 007800 006800 005800 004058 000000 "
-           "bcbcbc 0078f8 0058f8 6844fc d800cc e40058 f83800 e45c10 ac7c00 00b800 00a800 00a844 008888 f8f8f8 "
-           "3cbcfc 6888fc 9878f8 f878f8 f85898 f87858 fca044 f8b800 b8f818 58d854 58f898 00e8d8 787878 fcfcfc "
-           "a4e4fc b8b8f8 d8b8f8 f8b8f8 f8a4c0 f0d0b0 fce0a8 f8d878 d8f878 b8f8b8 b8f8d8 00fcfc f8d8f8",
-    # lospec.com/palette-list/nintendo-gameboy-bgb (the DMG's four greens)
+    # lospec.com/palette-list/nintendo-entertainment-system (the 55 distinct colours, in that page's order)
+    "NES": "000000 fcfcfc f8f8f8 bcbcbc 7c7c7c a4e4fc 3cbcfc 0078f8 0000fc b8b8f8 6888fc 0058f8 0000bc d8b8f8 "
+           "9878f8 6844fc 4428bc f8b8f8 f878f8 d800cc 940084 f8a4c0 f85898 e40058 a80020 f0d0b0 f87858 f83800 "
+           "a81000 fce0a8 fca044 e45c10 881400 f8d878 f8b800 ac7c00 503000 d8f878 b8f818 00b800 007800 b8f8b8 "
+           "58d854 00a800 006800 b8f8d8 58f898 00a844 005800 00fcfc 00e8d8 008888 004058 f8d8f8 787878",
+    # The original Game Boy's (DMG-01) four greens, darkest first, as given in Wikipedia's "List of video game
+    # console palettes" (Game Boy section). Lospec's nintendo-gameboy-bgb is a different, emulator palette.
     "Game Boy DMG": "0f380f 306230 8bac0f 9bbc0f",
     # lospec.com/palette-list/endesga-32
     "Endesga 32": "be4a2f d77643 ead4aa e4a672 b86f50 733e39 3e2731 a22633 e43b44 f77622 feae34 fee761 63c74d "
