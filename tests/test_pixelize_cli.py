@@ -72,17 +72,21 @@ def test_colors_and_palette_options_lock_the_batch_to_one_palette(tmp_path):
     for seed in range(3):
         fake_sprite(tmp_path / f"run{seed}.png", seed, cell=8.0, size=(12, 12))
     inputs = [tmp_path / f"run{seed}.png" for seed in range(3)]
-    result = pixelize(*inputs, "-o", tmp_path / "four", "--lock", "--colors", "4")
-    assert result.returncode == 0, result.stderr
-    used = set()
-    for path in (tmp_path / "four").iterdir():
-        rgba = np.asarray(Image.open(path).convert("RGBA"))
-        used |= {tuple(p) for p in rgba[rgba[..., 3] > 0][:, :3]}
-    assert len(used) <= 4
+    for grid in ("--lock", None):  # one palette for all inputs, with or without one locked grid
+        out = tmp_path / f"four{grid}"
+        result = pixelize(*inputs, "-o", out, "--colors", "4", *([grid] if grid else []))
+        assert result.returncode == 0, result.stderr
+        used = set()
+        for path in out.iterdir():
+            rgba = np.asarray(Image.open(path).convert("RGBA"))
+            used |= {tuple(p) for p in rgba[rgba[..., 3] > 0][:, :3]}
+        assert len(used) <= 4
     result = pixelize(inputs[0], "-o", tmp_path / "gb.png", "--palette", "Game Boy DMG")
     assert result.returncode == 0, result.stderr
     rgba = np.asarray(Image.open(tmp_path / "gb.png").convert("RGBA"))
     assert {tuple(p) for p in rgba[rgba[..., 3] > 0][:, :3]} <= {(15, 56, 15), (48, 98, 48), (139, 172, 15),
                                                                  (155, 188, 15)}
     result = pixelize(inputs[0], "-o", tmp_path / "x.png", "--palette", "Mystery 9")
-    assert result.returncode == 1 and "no built-in palette 'Mystery 9'" in result.stderr
+    # refused before any file is written
+    assert result.returncode == 2 and "no built-in palette 'Mystery 9'" in result.stderr
+    assert not (tmp_path / "x.png").exists()

@@ -77,7 +77,7 @@ def _load_rgba(path: Path):
     return torch.from_numpy(rgba.copy())[None]
 
 
-def _batch_colours(paths: list[Path]):
+def batch_colours(paths: list[Path]):
     """The distinct colours of every opaque pixel of all ``paths`` together (one palette for all of them)."""
     import torch
 
@@ -97,7 +97,7 @@ def _extract(args) -> int:
     torch.set_grad_enabled(False)
     keep = colour.Palette.from_hex("kept", args.keep) if args.keep else None
     palette = colour.extract_palette(None, None, args.colors, args.seed, keep, name=args.output.stem,
-                                     distinct=_batch_colours(args.inputs))
+                                     distinct=batch_colours(args.inputs))
     palette_files.write_palette(palette, args.output)
     print(f"{args.output}: {len(palette)} colours: {' '.join(palette.hex())}")
     return 0
@@ -115,7 +115,7 @@ def _apply(args) -> int:
         raise InputError(f"dither must be one of {', '.join(colour.DITHERS)}, got {args.dither!r}")
     fixed = palette_files.palette_from_argument(args.palette) if args.palette else None
     if args.colors is not None and args.lock:
-        fixed = colour.extract_palette(None, None, args.colors, args.seed, distinct=_batch_colours(args.inputs))
+        fixed = colour.extract_palette(None, None, args.colors, args.seed, distinct=batch_colours(args.inputs))
 
     def recolour(source: Path, target: Path) -> str | None:
         try:

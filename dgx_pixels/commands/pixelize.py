@@ -28,8 +28,10 @@ def register(subparsers) -> None:
                         help="a cell is transparent when more than this share of it is")
     colours = parser.add_mutually_exclusive_group()
     colours.add_argument("--colors", type=int, metavar="N",
-                         help="reduce to N colours (0: automatic); with --lock one palette for every input")
-    colours.add_argument("--palette", metavar="NAME|FILE", help="repaint with a built-in palette or a palette file")
+                         help="reduce to N colours (0: automatic), one palette for every input (extracted once "
+                              "from all of them)")
+    colours.add_argument("--palette", metavar="NAME|FILE",
+                         help="repaint every input with a built-in palette or a palette file")
     parser.set_defaults(func=run)
 
 
@@ -53,6 +55,7 @@ def run(args) -> int:
 
     torch.set_grad_enabled(False)
     targets = output_paths(args.inputs, args.output)
+    palette = _locked_palette(args)
     options = dict(reducer=args.reducer, alpha_threshold=args.alpha_threshold, target_size=args.size,
                    min_cell=args.min_cell, max_cell=args.max_cell)
     if args.lock:
@@ -65,7 +68,7 @@ def run(args) -> int:
         mask = torch.cat([mask for _, mask in frames])
         native, native_mask, grids = downscale(image, mask, lock=True, **options)
         _report_grid(grids, "all inputs")
-        native = _recolour(native, native_mask, args)
+        native = _recolour(native, native_mask, palette)
         progress = Progress(len(targets), "pixelize")
         for index, target in enumerate(targets):
             imageio.save_png(target, native[index], native_mask[index])
@@ -77,7 +80,7 @@ def run(args) -> int:
             image, mask = imageio.load_image(source)
             native, native_mask, grids = downscale(image, mask, **options)
             _report_grid(grids, str(source))
-            imageio.save_png(target, _recolour(native, native_mask, args)[0], native_mask[0])
+            imageio.save_png(target, _recolour(native, native_mask, palette)[0], native_mask[0])
         except InputError as err:
             return f"dgx-pixels pixelize: {source}: {err}"
         return None
@@ -85,15 +88,23 @@ def run(args) -> int:
     return run_per_file(pixelize_file, args.inputs, targets, "pixelize")
 
 
-def _recolour(native, native_mask, args):
-    """One palette for the batch in hand: extracted (--colors) or given (--palette)."""
+def _locked_palette(args):
+    """The one palette every output ends on: given (--palette), or extracted once from the opaque pixels of all
+    inputs together (--colors), so that the frames of a character share their colours; None without either."""
     from .. import colour, palette_files
+    from .palette import batch_colours
 
     if args.palette:
-        return colour.apply_palette(native, palette_files.palette_from_argument(args.palette), native_mask)
+        return palette_files.palette_from_argument(args.palette)
     if args.colors is not None:
-        return colour.apply_palette(native, colour.extract_palette(native, native_mask, args.colors), native_mask)
-    return native
+        return colour.extract_palette(None, None, args.colors, distinct=batch_colours(args.inputs))
+    return None
+
+
+def _recolour(native, native_mask, palette):
+    from .. import colour
+
+    return native if palette is None else colour.quantize_batch(native, native_mask, palette=palette)[0]
 
 
 def _report_grid(grids, what: str) -> None:
