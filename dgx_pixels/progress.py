@@ -28,6 +28,13 @@ class Progress:
         self.stream.flush()
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (taskset and container CPU sets lower it below the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def run_per_file(work, sources: list, targets: list, label: str) -> int:
     """Run ``work(source, target)`` for every file, one file per CPU core at a time, with a progress bar.
 
@@ -38,7 +45,7 @@ def run_per_file(work, sources: list, targets: list, label: str) -> int:
     import torch
 
     progress = Progress(len(sources), label)
-    workers = max(1, min(len(sources), os.cpu_count() or 1))
+    workers = max(1, min(len(sources), usable_cores()))
     threads = torch.get_num_threads()
     if workers > 1:
         torch.set_num_threads(1)
