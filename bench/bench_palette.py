@@ -8,7 +8,8 @@ venv (imagequant, scikit-image):
     $(python3 -m dgx_pixels host python) bench/bench_palette.py --images DIR --k 8 16 32
 
 Ours is timed as one command over all images minus its fixed start-up (Python + torch import, measured by a
-one-image run), over the images; the start-up is reported too.
+one-image run), over the images; the start-up is reported too. Each of the two timings is the median of
+--repeats runs.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,14 +42,18 @@ def palbench(peer_python: Path, palbench_path: Path, images: Path, k: int, tool:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def steady_seconds(images: list[Path], k: int) -> tuple[float, float]:
-    """(seconds per image at steady state, fixed start-up) for our command."""
+def steady_seconds(images: list[Path], k: int, repeats: int) -> tuple[float, float]:
+    """(seconds per image at steady state, fixed start-up) for our command; each timing is the median of
+    ``repeats`` runs (one start-up varies by a tenth of a second, which would move 24 images' figure by 0.005 s)."""
     def timed(files):
-        out = Path(tempfile.mkdtemp(prefix="dgx_palbench_"))
-        started = time.perf_counter()
-        subprocess.run(ours_command(k) + [*map(str, files), "-o", str(out)], cwd=ROOT, check=True,
-                       capture_output=True, env=os.environ)
-        return time.perf_counter() - started
+        times = []
+        for _ in range(repeats):
+            out = Path(tempfile.mkdtemp(prefix="dgx_palbench_"))
+            started = time.perf_counter()
+            subprocess.run(ours_command(k) + [*map(str, files), "-o", str(out)], cwd=ROOT, check=True,
+                           capture_output=True, env=os.environ)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
 
     one, whole = timed(images[:1]), timed(images)
     per_image = (whole - one) / (len(images) - 1)
@@ -60,6 +66,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="+", default=[16])
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     parser.add_argument("--peer-python", type=Path, default=DEFAULT_PEER_PYTHON)
+    parser.add_argument("--repeats", type=int, default=3, help="runs per timing of ours (the median counts)")
     args = parser.parse_args()
     palbench_path = args.shared / "bench" / "palbench.py"
     images = sorted(args.images.glob("*.png"))
@@ -69,7 +76,7 @@ def main() -> None:
     for k in args.k:
         batch = " ".join(shlex.quote(part) for part in ours_command(k)) + " {inputs} -o {outdir}"
         ours = palbench(args.peer_python, palbench_path, args.images, k, "dgx-pixels", batch)
-        ours["median_s"], startup = steady_seconds(images, k)
+        ours["median_s"], startup = steady_seconds(images, k, args.repeats)
         rows = [(ours, startup)] + [(palbench(args.peer_python, palbench_path, args.images, k, peer), None)
                                     for peer in PEERS]
         for result, start in rows:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .errors import InputError
@@ -115,7 +116,15 @@ class DistinctColours:
 
     rgb: torch.Tensor  # [U, 3] sRGB 0..1
     counts: torch.Tensor  # [U] opaque pixels of each colour
-    inverse: torch.Tensor  # [B, H, W] each pixel's colour
+    keys: torch.Tensor  # [U] int32, ascending: the packed colour (see packed_from_bytes), bit 24 set if transparent
+    pixel_keys: torch.Tensor  # [B, H, W] int32: each pixel's key
+
+    def spread(self, index: torch.Tensor) -> torch.Tensor:
+        """Per-colour palette indices ``[U]`` (< 256) -> per-pixel ``[B, H, W]``, through a table addressed by
+        key: a gather, where searching each pixel's colour would be a sort's worth of work again."""
+        table = torch.empty(int(self.keys[-1]) + 1, dtype=torch.uint8, device=index.device)
+        table[self.keys.long()] = index.to(torch.uint8)
+        return table.index_select(0, self.pixel_keys.reshape(-1)).reshape(self.pixel_keys.shape).long()
 
 
 def packed_rgb(image: torch.Tensor) -> torch.Tensor:
@@ -131,15 +140,27 @@ def packed_from_bytes(rgba: torch.Tensor) -> torch.Tensor:
     return rgba.contiguous().view(torch.int32).squeeze(-1) & colour_bytes
 
 
+def sorted_keys(keys: torch.Tensor) -> torch.Tensor:
+    if keys.device.type == "cpu":
+        # numpy's SIMD sort is several times faster than torch's on a CPU (1.6 ms against 7.6 for 450k pixels)
+        return torch.from_numpy(np.sort(keys.numpy()))
+    return torch.sort(keys).values
+
+
 def distinct_from_packed(packed: torch.Tensor, mask: torch.Tensor | None = None) -> DistinctColours:
-    """Distinct colours of packed pixels ``[B, H, W]``; transparent pixels (mask >= 0.5) are not counted."""
-    if mask is None:
-        distinct, inverse, counts = torch.unique(packed.reshape(-1), return_inverse=True, return_counts=True)
-    else:
-        distinct, inverse = torch.unique(packed.reshape(-1), return_inverse=True)
-        counts = torch.bincount(inverse, weights=(mask.reshape(-1) < 0.5).to(torch.float32), minlength=len(distinct))
-    rgb = distinct.view(torch.uint8).reshape(-1, 4)[:, :3].to(torch.float32) / 255
-    return DistinctColours(rgb, counts.to(torch.float32), inverse.reshape(packed.shape))
+    """Distinct colours of packed pixels ``[B, H, W]``; transparent pixels (mask >= 0.5) are not counted.
+
+    Transparent pixels get their own keys (bit 24 set), so the opaque counts fall out of one sort."""
+    pixel_keys = packed if mask is None else packed | ((mask >= 0.5).to(torch.int32) << 24)
+    ordered = sorted_keys(pixel_keys.reshape(-1))
+    starts = torch.ones_like(ordered, dtype=torch.bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    first = starts.nonzero()[:, 0]
+    keys = ordered[first]
+    counts = torch.diff(first, append=first.new_tensor([ordered.shape[0]])).to(torch.float32)
+    counts[keys >= 1 << 24] = 0
+    rgb = keys.view(torch.uint8).reshape(-1, 4)[:, :3].to(torch.float32) / 255
+    return DistinctColours(rgb, counts, keys, pixel_keys)
 
 
 def distinct_colours(image: torch.Tensor, mask: torch.Tensor | None = None) -> DistinctColours:
@@ -422,7 +443,7 @@ def palette_indices(image: torch.Tensor, palette: Palette, dither: str = "none",
 def nearest_for_distinct(distinct: DistinctColours, palette: Palette) -> torch.Tensor:
     """``[B, H, W]`` palette indices, undithered: decided once per distinct colour, then spread to the pixels."""
     palette_points = perceptual(palette.tensor(device=distinct.rgb.device))
-    return nearest_index(perceptual(distinct.rgb), palette_points)[distinct.inverse]
+    return distinct.spread(nearest_index(perceptual(distinct.rgb), palette_points))
 
 
 def apply_palette(image: torch.Tensor, palette: Palette, mask: torch.Tensor | None = None, dither: str = "none",

@@ -52,6 +52,24 @@ def test_kept_colours_are_in_the_palette_and_transparent_pixels_are_not():
     assert (255, 0, 255) not in palette.colours
 
 
+def test_distinct_colours_count_opaque_pixels_and_spread_back_to_every_pixel():
+    generator = torch.Generator().manual_seed(3)
+    image = torch.randint(0, 5, (2, 9, 7, 3), generator=generator).float() / 4
+    mask = (torch.rand(2, 9, 7, generator=generator) > 0.6).float()
+    distinct = colour.distinct_colours(image, mask)
+    codes = colour.packed_rgb(image)
+    reference, inverse = torch.unique(codes.reshape(-1), return_inverse=True)
+    opaque = torch.bincount(inverse, weights=(mask.reshape(-1) < 0.5).float(), minlength=len(reference))
+    # the same colour seen opaque and transparent may appear twice; only opaque pixels count
+    by_colour = dict.fromkeys(reference.tolist(), 0.0)
+    for key, count in zip(colour.packed_rgb(distinct.rgb).tolist(), distinct.counts.tolist()):
+        by_colour[key] += count
+    assert list(by_colour.values()) == opaque.tolist()
+    # spreading each distinct colour's own index back gives every pixel its own colour
+    spread = distinct.spread(torch.arange(len(distinct.rgb)))
+    assert torch.equal(colour.packed_rgb(distinct.rgb)[spread], codes)
+
+
 def test_one_and_256_colour_palettes():
     image = torch.rand(1, 40, 40, 3, generator=torch.Generator().manual_seed(4))
     assert len(colour.extract_palette(image, colours=1)) == 1
