@@ -177,6 +177,10 @@ def require_host() -> Host:
 
 def link_pack(host: Host, pack_root: Path = PROJECT_ROOT) -> Path:
     """Put this checkout into the host's ``custom_nodes`` as a link (left alone if it is a real folder)."""
+    if not (pack_root / "nodes").is_dir() or not (pack_root / "__init__.py").is_file():
+        raise InputError(f"{pack_root} holds the command line but not the node pack (a pip install); run the host "
+                         "from a checkout of the DGX-Pixels repository, or put that checkout into ComfyUI's "
+                         "custom_nodes yourself")
     target = host.comfyui_path / "custom_nodes" / PACK_DIR_NAME
     if target.is_symlink():
         if target.resolve() == pack_root.resolve():
@@ -195,7 +199,8 @@ def cuda_available(host: Host) -> bool:
     return result.stdout.strip() == "True"
 
 
-def server_command(host: Host, port: int = 8188, listen: str = "127.0.0.1", extra: list[str] | None = None) -> list[str]:
+def server_command(host: Host, port: int = 8188, listen: str = "127.0.0.1", extra: list[str] | None = None
+                   ) -> list[str]:
     cmd = [host.python, str(host.comfyui_path / "main.py"), "--listen", listen, "--port", str(port)]
     if not cuda_available(host):
         cmd.append("--cpu")

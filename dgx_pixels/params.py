@@ -37,7 +37,15 @@ from typing import Any, Mapping
 from .errors import InputError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LIBRARY_DIR = PROJECT_ROOT / "workflows" / "api"
+
+
+def library_dir() -> Path:
+    """The API workflows: the checkout's ``workflows/api``, or the copy a pip install puts in the package."""
+    checkout = PROJECT_ROOT / "workflows" / "api"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "workflows" / "api"
+
+
+LIBRARY_DIR = library_dir()
 PARAM_TYPES = ("string", "int", "float", "bool", "choice", "seed", "image")
 PARAM_KEYS = {"type", "targets", "default", "help", "min", "max", "choices"}
 # Keys a batch job uses for itself, so no parameter may take these names.

@@ -24,6 +24,18 @@ from dgx_pixels import host as hostlib
 PACK_ROOT = Path(__file__).resolve().parent.parent
 
 
+def copy_tracked_files(destination: Path) -> Path:
+    """The files git would ship (tracked, or new and not ignored) copied into ``destination``: what a registry
+    install or a source archive holds, without build outputs or caches."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=PACK_ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (PACK_ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PACK_ROOT / name, destination / name)
+    return destination
+
+
 class ComfyError(AssertionError):
     """A prompt was rejected or failed on the server; the message carries the server log's tail."""
 
@@ -77,7 +89,8 @@ class ComfyServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ComfyError(f"ComfyUI exited with code {self.process.returncode} while starting\n{self.log_tail()}")
+                raise ComfyError(f"ComfyUI exited with code {self.process.returncode} while starting\n"
+                                 f"{self.log_tail()}")
             try:
                 self.get_json("/system_stats")
                 break

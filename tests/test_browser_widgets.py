@@ -28,7 +28,8 @@ def run_in_page(page, prompt: dict) -> None:
     """Queue an API prompt from the page and wait until the node's onExecuted has fed its widget."""
     page.evaluate("""async (prompt) => {
         window.__dgxDone = false;
-        window.comfyAPI.api.api.addEventListener('executing', (e) => { if (e.detail === null) window.__dgxDone = true; });
+        window.comfyAPI.api.api.addEventListener('executing',
+            (e) => { if (e.detail === null) window.__dgxDone = true; });
         await window.comfyAPI.api.api.queuePrompt(0, {output: prompt, workflow: {}});
     }""", prompt)
     page.wait_for_function("() => window.__dgxDone === true", timeout=60_000)
@@ -135,7 +136,8 @@ def test_sheet_player_advances_frames_and_switches_tags(comfy, browser, tmp_path
         }""", names)
         page.evaluate("async () => { await app.queuePrompt(0, 1); }")
         page.wait_for_selector(".dgx-sheet_player[data-ready='1']", timeout=90_000)
-        options = page.eval_on_selector_all(".dgx-sheet_player select:first-child option", "els => els.map(e => e.value)")
+        options = page.eval_on_selector_all(".dgx-sheet_player select:first-child option",
+                                             "els => els.map(e => e.value)")
         assert options == ["idle", "walk"]
         seen = set()
         for _ in range(12):

@@ -53,18 +53,9 @@ def test_rejected_prompt_reports_node_errors(comfy):
 
 def test_pack_loads_as_a_registry_install(host, tmp_path):
     """A registry / `comfy node install` copy: the git-tracked files in a plain folder with another name."""
-    import shutil
-    import subprocess
+    from comfy_server import ComfyServer, copy_tracked_files
 
-    from comfy_server import PACK_ROOT, ComfyServer
-
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=PACK_ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
-    copy = tmp_path / "pack" / "dgx_pixels_registry"
-    for name in files:
-        if (PACK_ROOT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(PACK_ROOT / name, copy / name)
+    copy = copy_tracked_files(tmp_path / "pack" / "dgx_pixels_registry")
     server = ComfyServer(host, tmp_path / "base", pack_dir=copy)
     try:
         server.start()

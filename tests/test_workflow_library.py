@@ -62,7 +62,8 @@ def test_editor_files_load_in_the_frontend_and_convert_to_their_twins(studio, br
     try:
         for workflow in library.LIBRARY:
             ui = json.loads((library.WORKFLOWS_DIR / f"{workflow.name}.json").read_text())
-            missing = page.evaluate("(wf) => wf.nodes.map(n => n.type).filter(t => !LiteGraph.registered_node_types[t])",
+            missing = page.evaluate("(wf) => wf.nodes.map(n => n.type)"
+                                    ".filter(t => !LiteGraph.registered_node_types[t])",
                                     ui)
             assert missing == [], f"{workflow.name}: unknown node types {missing}"
             page.evaluate("async (wf) => { await app.loadGraphData(wf); }", ui)
@@ -116,7 +117,8 @@ def test_cleanup_existing_art_end_to_end(studio, tmp_path):
     image, big_mask = blow_up(rgb, np.zeros((16, 20), np.float32), uniform_cuts(20, 11.3), uniform_cuts(16, 11.3),
                               noise=0.01)
     imageio.save_png(tmp_path / "old_sprite.png", image[0])
-    outputs = run_library_workflow(studio, "cleanup_existing_art", {"colors": 8}, {"image": tmp_path / "old_sprite.png"})
+    outputs = run_library_workflow(studio, "cleanup_existing_art", {"colors": 8},
+                                   {"image": tmp_path / "old_sprite.png"})
     assets, sheet = check_export(studio, outputs, "sprites", "cleaned", (20, 16), 8)
     assert sheet.size == (20, 16)
 

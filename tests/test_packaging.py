@@ -1,0 +1,63 @@
+"""The command line as `pip install` gives it: a wheel built from the shipped files, installed away from the
+checkout, with every subcommand and the workflow library inside."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from comfy_server import copy_tracked_files
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("packaging")
+    source = copy_tracked_files(root / "source")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(root / "wheel"), str(source)], check=True, capture_output=True)
+    wheel = next((root / "wheel").glob("dgx_pixels-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(root / "site"),
+                    str(wheel)], check=True, capture_output=True)
+    return wheel, root / "site"
+
+
+def run_installed(site, *args):
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run([sys.executable, "-m", "dgx_pixels", *args], cwd=site.parent, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_wheel_holds_every_module_and_the_workflow_library(installed):
+    wheel, _ = installed
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("dgx_pixels/commands/palette.py", "dgx_pixels/export/bevy.py",
+                 "dgx_pixels/workflows/api/character_sprite_sheet.json",
+                 "dgx_pixels/workflows/api/character_sprite_sheet.params.json",
+                 "dgx_pixels/workflows/item_icons.json"):
+        assert name in names
+
+
+def test_installed_command_finds_its_library_away_from_the_checkout(installed):
+    _, site = installed
+    result = run_installed(site, "run", "item_icons", "--list-params")
+    assert result.returncode == 0, result.stderr
+    assert "items (text" in result.stdout
+    result = run_installed(site, "palette", "list")
+    assert result.returncode == 0 and "PICO-8" in result.stdout, result.stderr
+    where = subprocess.run([sys.executable, "-c", "import dgx_pixels, sys; print(dgx_pixels.__file__)"],
+                           cwd=site.parent, env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True,
+                           text=True, check=True).stdout
+    assert where.startswith(str(site))
+
+
+def test_installed_command_refuses_to_link_site_packages_into_comfyui(installed, tmp_path):
+    _, site = installed
+    env = {**os.environ, "PYTHONPATH": str(site), "DGX_PIXELS_CACHE": str(tmp_path / "cache")}
+    code = ("import sys; from dgx_pixels import host; from dgx_pixels.errors import InputError\n"
+            "try:\n    host.link_pack(host.Host(sys.argv[1], sys.executable, ''))\n"
+            "except InputError as err:\n    print(err)")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ComfyUI")], cwd=site.parent, env=env,
+                            capture_output=True, text=True, check=True)
+    assert "not the node pack (a pip install)" in result.stdout
