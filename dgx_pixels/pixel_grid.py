@@ -100,18 +100,28 @@ def edge_profiles(image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor
 def grid_fit(profile: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """For each candidate cell count, (share of edge energy near its cuts, grid offset in pixels).
 
-    ``profile``: ``[L+1]`` edge energy by cut position for an axis of length L; ``counts``: ``[N]`` cell counts.
+    ``profile``: ``[L+1]`` edge energy by cut position for an axis of length L; ``counts``: ``[N]`` cell counts
+    (at most L/2).
     """
     length = profile.shape[0] - 1
-    positions = torch.arange(length + 1, device=profile.device, dtype=profile.dtype)
-    cell = length / counts.to(profile.dtype)  # [N]
-    phase_angle = 2 * math.pi * positions[None, :] / cell[:, None]  # [N, L+1]
-    harmonic = (profile[None, :] * torch.exp(-1j * phase_angle)).sum(dim=1)
-    offset = (-torch.angle(harmonic) / (2 * math.pi)) % 1.0 * cell  # where the comb of cuts lines up best
-    residual = ((positions[None, :] - offset[:, None]) / cell[:, None]) % 1.0
-    near = torch.minimum(residual, 1 - residual) <= FIT_TOLERANCE
-    explained = (profile[None, :] * near).sum(dim=1) / profile.sum().clamp(min=1e-9)
-    return explained, offset
+    counts = counts.to(profile.device)
+    energy = profile.double()
+    # A comb of n cuts repeats every L/n pixels: where it lines up best is the phase of the profile's Fourier
+    # coefficient n (position L is position 0 again), one FFT for every candidate at once.
+    folded = torch.cat([energy[:1] + energy[-1:], energy[1:length]])
+    harmonic = torch.fft.rfft(folded)[counts]
+    cell = length / counts.double()  # [N]
+    offset = (-torch.angle(harmonic) / (2 * math.pi)) % 1.0 * cell
+    # the energy within FIT_TOLERANCE of a cell around each cut, from prefix sums (the windows never overlap)
+    cumulative = F.pad(energy.cumsum(0), (1, 0))  # cumulative[i]: energy at positions < i
+    steps = torch.arange(-1, int(counts.max()) + 1, device=profile.device, dtype=torch.float64)
+    cuts = offset[:, None] + steps[None, :] * cell[:, None]  # [N, K]
+    reach = (FIT_TOLERANCE * cell)[:, None]
+    first = (cuts - reach).ceil().clamp(0, length + 1).long()
+    after_last = (cuts + reach).floor().clamp(-1, length).long() + 1
+    near = (cumulative[after_last] - cumulative[first]).clamp(min=0).sum(dim=1)
+    explained = near / energy.sum().clamp(min=1e-9)
+    return explained.to(profile.dtype), offset.to(profile.dtype)
 
 
 def choose_count(profile: torch.Tensor, min_cell: float, max_cell: float) -> tuple[int, float]:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from .errors import InputError
 from .frames import Frame, TagRun, tag_runs
-from .imageops import check_image, check_mask, split_alpha
+from .imageops import all_finite, check_image, check_mask, split_alpha
 
 LAYOUTS = ("rows", "packed")  # one row per animation, or frames in reading order wrapped at a column count
 ALIGNMENTS = ("baseline", "centre", "pivot")
@@ -134,7 +134,7 @@ def _check_frames(frames: list[torch.Tensor]) -> None:
     for number, frame in enumerate(frames):
         if frame.ndim != 3 or frame.shape[-1] != 4:
             raise InputError(f"frame {number} must be RGBA [height, width, 4], got {list(frame.shape)}")
-        if not torch.isfinite(frame).all():
+        if not all_finite(frame):
             raise InputError(f"frame {number} contains NaN or infinite values; check the node that made it")
 
 
