@@ -13,18 +13,22 @@ from .files import atomic_path
 SMALL_IMAGE_PIXELS = 256 * 256
 
 
-def load_image(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """Read any Pillow-readable file as IMAGE ``[1,H,W,3]`` and MASK ``[1,H,W]`` (1 = transparent)."""
+def load_rgba_bytes(path: str | Path) -> torch.Tensor:
+    """Read any Pillow-readable file as uint8 RGBA ``[1,H,W,4]`` (what palette work needs: 8 bits per channel)."""
     try:
         with Image.open(path) as im:
-            im.load()
-            rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+            rgba = np.array(im.convert("RGBA"))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except (OSError, ValueError) as err:
         raise InputError(f"{path}: not a readable image ({err})") from None
-    tensor = torch.from_numpy(rgba).unsqueeze(0)
-    return tensor[..., :3].contiguous(), (1.0 - tensor[..., 3]).contiguous()
+    return torch.from_numpy(rgba).unsqueeze(0)
+
+
+def load_image(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """Read any Pillow-readable file as IMAGE ``[1,H,W,3]`` and MASK ``[1,H,W]`` (1 = transparent)."""
+    rgba = load_rgba_bytes(path).to(torch.float32) / 255.0
+    return rgba[..., :3].contiguous(), (1.0 - rgba[..., 3]).contiguous()
 
 
 def to_pil(image: torch.Tensor, mask: torch.Tensor | None = None) -> Image.Image:

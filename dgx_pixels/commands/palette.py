@@ -61,29 +61,13 @@ def _list(args) -> int:
     return 0
 
 
-def _load_rgba(path: Path):
-    """A picture file as uint8 RGBA ``[1, H, W, 4]`` (palette work needs no more than 8 bits per channel)."""
-    import numpy as np
-    import torch
-    from PIL import Image
-
-    try:
-        with Image.open(path) as picture:
-            rgba = np.asarray(picture.convert("RGBA"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, ValueError) as err:
-        raise InputError(f"{path}: not a readable image ({err})") from None
-    return torch.from_numpy(rgba.copy())[None]
-
-
 def batch_colours(paths: list[Path]):
     """The distinct colours of every opaque pixel of all ``paths`` together (one palette for all of them)."""
     import torch
 
-    from .. import colour
+    from .. import colour, imageio
 
-    frames = [_load_rgba(path) for path in paths]
+    frames = [imageio.load_rgba_bytes(path) for path in paths]
     packed = torch.cat([colour.packed_from_bytes(rgba).reshape(-1) for rgba in frames])
     alpha = torch.cat([rgba[..., 3].reshape(-1) for rgba in frames])
     return colour.distinct_from_packed(packed, (alpha < 128).to(torch.float32))
@@ -119,7 +103,7 @@ def _apply(args) -> int:
 
     def recolour(source: Path, target: Path) -> str | None:
         try:
-            rgba = _load_rgba(source)
+            rgba = imageio.load_rgba_bytes(source)
             transparent = rgba[..., 3] < 128
             mask = transparent.to(torch.float32) if bool(transparent.any()) else None
             # Undithered, each distinct colour is decided once: the pixels' bytes are all that is needed.
