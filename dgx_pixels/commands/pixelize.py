@@ -55,7 +55,6 @@ def run(args) -> int:
 
     torch.set_grad_enabled(False)
     targets = output_paths(args.inputs, args.output)
-    palette = _locked_palette(args)
     options = dict(reducer=args.reducer, alpha_threshold=args.alpha_threshold, target_size=args.size,
                    min_cell=args.min_cell, max_cell=args.max_cell)
     if args.lock:
@@ -66,6 +65,7 @@ def run(args) -> int:
                              ", ".join(f"{w}x{h}" for h, w in sorted(sizes)))
         image = torch.cat([image for image, _ in frames])
         mask = torch.cat([mask for _, mask in frames])
+        palette = _locked_palette(args, image, mask)
         native, native_mask, grids = downscale(image, mask, lock=True, **options)
         _report_grid(grids, "all inputs")
         native = _recolour(native, native_mask, palette)
@@ -74,6 +74,8 @@ def run(args) -> int:
             imageio.save_png(target, native[index], native_mask[index])
             progress.advance(target.name)
         return 0
+
+    palette = _locked_palette(args)
 
     def pixelize_file(source: Path, target: Path) -> str | None:
         try:
@@ -88,17 +90,20 @@ def run(args) -> int:
     return run_per_file(pixelize_file, args.inputs, targets, "pixelize")
 
 
-def _locked_palette(args):
+def _locked_palette(args, image=None, mask=None):
     """The one palette every output ends on: given (--palette), or extracted once from the opaque pixels of all
-    inputs together (--colors), so that the frames of a character share their colours; None without either."""
+    inputs together (--colors), so that the frames of a character share their colours; None without either.
+    ``image`` and ``mask``: the inputs already loaded as one batch (else the files are read for their colours)."""
     from .. import colour, palette_files
     from .palette import batch_colours
 
     if args.palette:
         return palette_files.palette_from_argument(args.palette)
-    if args.colors is not None:
+    if args.colors is None:
+        return None
+    if image is None:
         return colour.extract_palette(None, None, args.colors, distinct=batch_colours(args.inputs))
-    return None
+    return colour.extract_palette(image, mask, args.colors)
 
 
 def _recolour(native, native_mask, palette):
