@@ -446,14 +446,18 @@ def nearest_for_distinct(distinct: DistinctColours, palette: Palette) -> torch.T
     return distinct.spread(nearest_index(perceptual(distinct.rgb), palette_points))
 
 
-def apply_palette(image: torch.Tensor, palette: Palette, mask: torch.Tensor | None = None, dither: str = "none",
-                  strength: float = 1.0) -> torch.Tensor:
-    """Every pixel -> its palette colour; one palette for the whole batch; transparent pixels unchanged."""
-    index = palette_indices(image, palette, dither, strength)
+def painted(image: torch.Tensor, palette: Palette, index: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Palette colour ``index`` ``[B, H, W]`` for every pixel; transparent pixels (mask >= 0.5) keep theirs."""
     mapped = palette.tensor(device=image.device)[index].to(image.dtype)
     if mask is not None:
         mapped = torch.where(mask[..., None] >= 0.5, image[..., :3], mapped)
     return mapped
+
+
+def apply_palette(image: torch.Tensor, palette: Palette, mask: torch.Tensor | None = None, dither: str = "none",
+                  strength: float = 1.0) -> torch.Tensor:
+    """Every pixel -> its palette colour; one palette for the whole batch; transparent pixels unchanged."""
+    return painted(image, palette, palette_indices(image, palette, dither, strength), mask)
 
 
 def quantize_batch(image: torch.Tensor, mask: torch.Tensor | None = None, colours: int | None = None,
@@ -464,16 +468,11 @@ def quantize_batch(image: torch.Tensor, mask: torch.Tensor | None = None, colour
     their colour."""
     if (colours is None) == (palette is None):
         raise InputError("give either a colour count or a palette")
+    distinct = None
     if palette is None:
         distinct = distinct_colours(image, mask)
         palette = extract_palette(image, mask, colours, seed, keep, distinct=distinct)
-        index = palette_indices(image, palette, dither, strength, distinct)
-    else:
-        index = palette_indices(image, palette, dither, strength)
-    mapped = palette.tensor(device=image.device)[index].to(image.dtype)
-    if mask is not None:
-        mapped = torch.where(mask[..., None] >= 0.5, image[..., :3], mapped)
-    return mapped, palette
+    return painted(image, palette, palette_indices(image, palette, dither, strength, distinct), mask), palette
 
 
 def swap_palette(image: torch.Tensor, source: Palette, target: Palette, mask: torch.Tensor | None = None
@@ -482,11 +481,7 @@ def swap_palette(image: torch.Tensor, source: Palette, target: Palette, mask: to
     if len(target) < len(source):
         raise InputError(f"the target palette {target.name!r} has {len(target)} colours but the source "
                          f"{source.name!r} has {len(source)}; a swap maps colour i to colour i")
-    index = palette_indices(image, source)
-    mapped = target.tensor(device=image.device)[index].to(image.dtype)
-    if mask is not None:
-        mapped = torch.where(mask[..., None] >= 0.5, image[..., :3], mapped)
-    return mapped
+    return painted(image, target, palette_indices(image, source), mask)
 
 
 @dataclass(frozen=True)
