@@ -12,6 +12,7 @@ import math
 import torch
 
 from .errors import InputError
+from .imageops import all_finite
 
 # COCO-18 keypoint order (OpenPose "BODY_18"); R/L are the person's own right and left.
 JOINTS = ("nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist", "r_hip", "r_knee",
@@ -53,7 +54,7 @@ def _check(keypoints: torch.Tensor, visible: torch.Tensor, width: int, height: i
         raise InputError(f"keypoint visibility must be [frames, 18], got {list(visible.shape)}")
     if width < 8 or height < 8:
         raise InputError(f"a skeleton frame of {width}x{height} is too small to draw; use at least 8x8")
-    if not bool(torch.isfinite(keypoints).all()):
+    if not all_finite(keypoints):
         raise InputError("skeleton keypoints contain NaN or infinite values")
 
 
