@@ -6,7 +6,6 @@ animation for the side, 4 and 8 direction sets (best of 3; on the GPU too when t
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -14,15 +13,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dgx_pixels import openpose, poses  # noqa: E402
-
-
-def best_of(action, repeats=3):
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = action()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+from timing import best_of  # noqa: E402
 
 
 def main() -> None:
