@@ -23,9 +23,9 @@ def installed(tmp_path_factory):
     return wheel, root / "site"
 
 
-def run_installed(site, *args):
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    return subprocess.run([sys.executable, "-m", "dgx_pixels", *args], cwd=site.parent, env=env,
+def python_with(site, *args, **env):
+    """Python with only the installed copy importable (run beside it, not in the checkout)."""
+    return subprocess.run([sys.executable, *args], cwd=site.parent, env={**os.environ, "PYTHONPATH": str(site), **env},
                           capture_output=True, text=True, timeout=120)
 
 
@@ -41,23 +41,19 @@ def test_wheel_holds_every_module_and_the_workflow_library(installed):
 
 def test_installed_command_finds_its_library_away_from_the_checkout(installed):
     _, site = installed
-    result = run_installed(site, "run", "item_icons", "--list-params")
+    result = python_with(site, "-m", "dgx_pixels", "run", "item_icons", "--list-params")
     assert result.returncode == 0, result.stderr
     assert "items (text" in result.stdout
-    result = run_installed(site, "palette", "list")
+    result = python_with(site, "-m", "dgx_pixels", "palette", "list")
     assert result.returncode == 0 and "PICO-8" in result.stdout, result.stderr
-    where = subprocess.run([sys.executable, "-c", "import dgx_pixels, sys; print(dgx_pixels.__file__)"],
-                           cwd=site.parent, env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True,
-                           text=True, check=True).stdout
-    assert where.startswith(str(site))
+    assert python_with(site, "-c", "import dgx_pixels; print(dgx_pixels.__file__)").stdout.startswith(str(site))
 
 
 def test_installed_command_refuses_to_link_site_packages_into_comfyui(installed, tmp_path):
     _, site = installed
-    env = {**os.environ, "PYTHONPATH": str(site), "DGX_PIXELS_CACHE": str(tmp_path / "cache")}
     code = ("import sys; from dgx_pixels import host; from dgx_pixels.errors import InputError\n"
             "try:\n    host.link_pack(host.Host(sys.argv[1], sys.executable, ''))\n"
             "except InputError as err:\n    print(err)")
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ComfyUI")], cwd=site.parent, env=env,
-                            capture_output=True, text=True, check=True)
+    result = python_with(site, "-c", code, str(tmp_path / "ComfyUI"), DGX_PIXELS_CACHE=str(tmp_path / "cache"))
+    assert result.returncode == 0, result.stderr
     assert "not the node pack (a pip install)" in result.stdout
