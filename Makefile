@@ -17,6 +17,6 @@ test: host
 test-unit: host
 	$(HOST_PYTHON) -m pytest tests -m "not host" $(PYTEST_ARGS)
 
-# Rewrite workflows/ from dgx_pixels/library.py (starts a ComfyUI for the node definitions).
+# Rewrite workflows/ from dgx_pixels/library/definitions.py (starts a ComfyUI for the node definitions).
 workflows: host
-	DGX_PIXELS_WRITE_WORKFLOWS=1 $(HOST_PYTHON) -m pytest tests/test_workflow_library.py -k files_match $(PYTEST_ARGS)
+	$(HOST_PYTHON) tools/write_workflows.py

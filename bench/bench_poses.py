@@ -12,16 +12,20 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dgx_pixels import openpose, poses  # noqa: E402
+from dgx_pixels.poses import openpose  # noqa: E402
+from dgx_pixels.poses.batch import build_pose_batch  # noqa: E402
+from dgx_pixels.poses.library import DEFAULT_ANIMATIONS  # noqa: E402
+from dgx_pixels.poses.parser import resolve_animations  # noqa: E402
+from dgx_pixels.poses.rig import resolve_directions  # noqa: E402
 from timing import best_of  # noqa: E402
 
 
 def main() -> None:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    animations = poses.resolve_animations(poses.DEFAULT_ANIMATIONS)
+    animations = resolve_animations(DEFAULT_ANIMATIONS)
     for directions, size in (("side", 512), ("4", 512), ("8", 512), ("8", 1024)):
-        seconds, batch = best_of(lambda: poses.build_pose_batch(
-            animations, poses.resolve_directions(directions), size, size))
+        seconds, batch = best_of(lambda: build_pose_batch(
+            animations, resolve_directions(directions), size, size))
         points, shown = torch.from_numpy(batch.keypoints).float(), torch.from_numpy(batch.visible)
         line = f"{directions:>4} {size}x{size} {len(batch):4} frames: poses {seconds:.2f} s"
         for device in devices:

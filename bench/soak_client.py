@@ -27,10 +27,11 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
-from dgx_pixels.client import Client, Job  # noqa: E402
-from dgx_pixels.params import Workflow  # noqa: E402
+from dgx_pixels.remote.client import Client  # noqa: E402
+from dgx_pixels.remote.client.records import Job  # noqa: E402
+from dgx_pixels.remote.params import Workflow  # noqa: E402
 
 MIB = 1024 * 1024
 GRAPH = {
@@ -132,7 +133,7 @@ def main() -> int:
         url, server = args.server, psutil.Process(args.server_pid)
     else:
         from comfy_server import ComfyServer
-        from dgx_pixels import host as hostlib
+        from dgx_pixels.host import provision as hostlib
 
         started_server = ComfyServer(hostlib.require_host(), Path(tempfile.mkdtemp(prefix="dgx-soak-")))
         started_server.start()

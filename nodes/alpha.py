@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..dgx_pixels import background
+from ..dgx_pixels.image import background
 from .runtime import CATEGORY, node_id, to_compute, to_output, user_errors
 
 

@@ -6,14 +6,14 @@ import torch
 import folder_paths
 from comfy_api.latest import io
 
-from ..dgx_pixels import sheets
-from ..dgx_pixels.export import bevy
+from ..dgx_pixels.sheets.layout import KINDS
+from ..dgx_pixels.export.bevy import export_bevy
 from ..dgx_pixels.export.safe_write import ENV_ROOTS, allowed_roots
-from ..dgx_pixels.imageops import check_image, check_mask, split_alpha
+from ..dgx_pixels.image.ops import check_image, check_mask, split_alpha
 from .runtime import CATEGORY, node_id, user_errors
 from .sheets import SHEET, sheet_player_ui
 
-FOLDERS = ("auto",) + sheets.KINDS
+FOLDERS = ("auto",) + KINDS
 
 
 def export_roots() -> list:
@@ -63,9 +63,9 @@ class BevyExport(io.ComfyNode):
             rgb, own = split_alpha(image[:1].float().cpu())
             alpha = 1.0 - torch.maximum(check_mask(mask[:1].float().cpu() if mask is not None else None, rgb), own)
             rgba = torch.cat([rgb, alpha.unsqueeze(-1)], dim=-1)[0]
-            result = bevy.export_bevy(rgba, layout, project, name, export_roots(),
-                                      kind=None if folder == "auto" else folder, png_meta=png_meta,
-                                      require_bevy=must_be_bevy_project)
+            result = export_bevy(rgba, layout, project, name, export_roots(),
+                                 kind=None if folder == "auto" else folder, png_meta=png_meta,
+                                 require_bevy=must_be_bevy_project)
             files = [str(path) for path in result.files]
             summary = [f"Exported {result.asset_path} into {result.project}"]
             if result.write.written:

@@ -9,9 +9,14 @@ import os
 import folder_paths
 from comfy_api.latest import io
 
-from ..dgx_pixels import colour, palette_files
-from ..dgx_pixels.errors import InputError
-from ..dgx_pixels.palette_builtin import BUILTIN_NAMES, builtin_palette
+from ..dgx_pixels.palette import files as palette_files
+from ..dgx_pixels.palette.apply import apply_palette, swap_palette
+from ..dgx_pixels.palette.dither import DITHERS
+from ..dgx_pixels.palette.extract import extract_palette
+from ..dgx_pixels.palette.palette import Palette
+from ..dgx_pixels.palette.report import swatches, validate
+from ..dgx_pixels.common.errors import InputError
+from ..dgx_pixels.palette.builtin import BUILTIN_NAMES, builtin_palette
 from . import previews
 from .runtime import CATEGORY, check_interrupt, image_and_mask, node_id, to_output, user_errors
 
@@ -26,7 +31,7 @@ def palette_choices() -> list[str]:
     return list(BUILTIN_NAMES) + folder_paths.get_filename_list("palettes")
 
 
-def resolve_palette(name: str) -> colour.Palette:
+def resolve_palette(name: str) -> Palette:
     if name in BUILTIN_NAMES:
         return builtin_palette(name)
     path = folder_paths.get_full_path("palettes", name)
@@ -40,14 +45,14 @@ def palette_outputs() -> list:
             io.Image.Output(display_name="swatches", tooltip="The colours as a swatch image.")]
 
 
-def palette_result(palette: colour.Palette, note: str = "") -> io.NodeOutput:
-    return io.NodeOutput(palette, to_output(colour.swatches(palette)),
+def palette_result(palette: Palette, note: str = "") -> io.NodeOutput:
+    return io.NodeOutput(palette, to_output(swatches(palette)),
                          ui=previews.palette_swatches(palette.name, palette.hex(), note))
 
 
-def parse_keep(text: str) -> colour.Palette | None:
+def parse_keep(text: str) -> Palette | None:
     codes = [code for code in text.replace(",", " ").split() if code]
-    return colour.Palette.from_hex("kept colours", codes) if codes else None
+    return Palette.from_hex("kept colours", codes) if codes else None
 
 
 class LoadPalette(io.ComfyNode):
@@ -97,7 +102,7 @@ class ExtractPalette(io.ComfyNode):
     def execute(cls, image, colours, seed, keep, mask=None) -> io.NodeOutput:
         with user_errors("Extract Palette"):
             image, mask = image_and_mask(image, mask)
-            palette = colour.extract_palette(image, mask, colours, seed, parse_keep(keep))
+            palette = extract_palette(image, mask, colours, seed, parse_keep(keep))
             return palette_result(palette, f"from {image.shape[0]} image(s)")
 
 
@@ -113,7 +118,7 @@ class ApplyPalette(io.ComfyNode):
             inputs=[
                 io.Image.Input("image", tooltip="Images to repaint (native-size pixel art works best)."),
                 PALETTE.Input("palette", tooltip="From Load Palette or Extract Palette."),
-                io.Combo.Input("dither", options=list(colour.DITHERS), default="none",
+                io.Combo.Input("dither", options=list(DITHERS), default="none",
                                tooltip="none: flat areas (cleanest sprites). bayer: a regular pattern. "
                                        "floyd-steinberg / atkinson: error diffusion (Atkinson keeps more contrast)."),
                 io.Float.Input("strength", default=1.0, min=0.0, max=1.0, step=0.05,
@@ -128,7 +133,7 @@ class ApplyPalette(io.ComfyNode):
         with user_errors("Apply Palette"):
             image, mask = image_and_mask(image, mask)
             check_interrupt()
-            return io.NodeOutput(to_output(colour.apply_palette(image, palette, mask, dither, strength)),
+            return io.NodeOutput(to_output(apply_palette(image, palette, mask, dither, strength)),
                                  ui=previews.palette_swatches(palette.name, palette.hex()))
 
 
@@ -154,7 +159,7 @@ class PaletteSwap(io.ComfyNode):
     def execute(cls, image, source, target, mask=None) -> io.NodeOutput:
         with user_errors("Palette Swap"):
             image, mask = image_and_mask(image, mask)
-            return io.NodeOutput(to_output(colour.swap_palette(image, source, target, mask)),
+            return io.NodeOutput(to_output(swap_palette(image, source, target, mask)),
                                  ui=previews.palette_swatches(target.name, target.hex()))
 
 
@@ -211,7 +216,7 @@ class ValidatePalette(io.ComfyNode):
     def execute(cls, image, palette, fail_on_off_palette, mask=None) -> io.NodeOutput:
         with user_errors("Validate Palette"):
             image, mask = image_and_mask(image, mask)
-            report = colour.validate(image, palette, mask)
+            report = validate(image, palette, mask)
             summary = report.summary(palette)
             if fail_on_off_palette and report.off_palette:
                 raise InputError(summary)

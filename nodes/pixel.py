@@ -5,7 +5,8 @@ import logging
 
 from comfy_api.latest import io
 
-from ..dgx_pixels import imageops, pixel_downscale, pixel_grid
+from ..dgx_pixels.image import ops as imageops
+from ..dgx_pixels.pixel import downscale as pixel_downscale, grid as pixel_grid
 from . import previews
 from .runtime import CATEGORY, check_interrupt, image_and_mask, node_id, to_compute, to_output, user_errors
 

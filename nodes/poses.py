@@ -7,8 +7,12 @@ import torch
 from comfy_api.latest import io, ui
 from comfy_execution.graph_utils import ExecutionBlocker
 
-from ..dgx_pixels import openpose, poses, prompts
-from ..dgx_pixels.frames import tag_spec
+from ..dgx_pixels.poses import openpose, prompts
+from ..dgx_pixels.poses.batch import PoseBatch, build_pose_batch, tag_rows
+from ..dgx_pixels.poses.library import BUILTIN_ANIMATIONS, DEFAULT_ANIMATIONS, MAX_FRAMES_PER_ANIMATION
+from ..dgx_pixels.poses.parser import resolve_animations
+from ..dgx_pixels.poses.rig import DIRECTION_SETS, DIRECTION_SET_HELP, resolve_directions
+from ..dgx_pixels.sheets.frames import tag_spec
 from .runtime import CATEGORY, check_interrupt, compute_device, node_id, progress_bar, to_output, user_errors
 
 FRAMES = io.Custom("DGXPIXELS_FRAMES")
@@ -22,13 +26,13 @@ def character_inputs(animations_default: str, directions_default: str) -> list:
         io.String.Input("character", default="a knight in silver armour with a red cape", multiline=True,
                         tooltip="Who the sprite shows; goes into every prompt at {character}."),
         io.String.Input("animations", default=animations_default,
-                        tooltip="Animations in order, by name (built in: " + ", ".join(poses.BUILTIN_ANIMATIONS)
+                        tooltip="Animations in order, by name (built in: " + ", ".join(BUILTIN_ANIMATIONS)
                                 + "; or your custom ones). Optional per entry: ':frames', '@duration' and a loop "
                                   "mode, e.g. 'idle:4, walk:8@90ms, attack once'."),
-        io.Combo.Input("directions", options=list(poses.DIRECTION_SETS), default=directions_default,
-                       tooltip=poses.DIRECTION_SET_HELP + ". Side views are seen straight on; top-down sets from "
-                                                          "slightly above."),
-        io.Int.Input("frames_per_animation", default=0, min=0, max=poses.MAX_FRAMES_PER_ANIMATION,
+        io.Combo.Input("directions", options=list(DIRECTION_SETS), default=directions_default,
+                       tooltip=DIRECTION_SET_HELP + ". Side views are seen straight on; top-down sets from "
+                                                    "slightly above."),
+        io.Int.Input("frames_per_animation", default=0, min=0, max=MAX_FRAMES_PER_ANIMATION,
                      tooltip="Frames for every animation without its own ':frames'; 0 uses each animation's usual "
                              "count (idle 4, walk 8, run 8, attack 6, jump 8, hurt 4, death 8)."),
     ]
@@ -62,7 +66,7 @@ def encode(clip, texts: list[str]) -> list:
     return conditionings
 
 
-def render(batch: poses.PoseBatch, width: int, height: int) -> torch.Tensor:
+def render(batch: PoseBatch, width: int, height: int) -> torch.Tensor:
     return openpose.render_skeletons(torch.from_numpy(batch.keypoints).float(), torch.from_numpy(batch.visible),
                                      width, height, device=compute_device())
 
@@ -78,8 +82,8 @@ def preview(skeletons: torch.Tensor, rows: list[list[int]]) -> torch.Tensor:
 
 
 def resolve(animations: str, custom_animations: str, directions: str, frames_per_animation: int):
-    return (poses.resolve_animations(animations, custom_animations, frames_per_animation),
-            poses.resolve_directions(directions))
+    return (resolve_animations(animations, custom_animations, frames_per_animation),
+            resolve_directions(directions))
 
 
 class CharacterPoseBatch(io.ComfyNode):
@@ -93,7 +97,7 @@ class CharacterPoseBatch(io.ComfyNode):
                         "the nodes after it run once per item), an OpenPose skeleton per frame for an OpenPose "
                         "ControlNet, seeds, and the frame tags Assemble Sprite Sheet turns into animations.",
             inputs=[
-                *character_inputs(poses.DEFAULT_ANIMATIONS, "side"),
+                *character_inputs(DEFAULT_ANIMATIONS, "side"),
                 io.Int.Input("width", default=512, min=64, max=4096, step=8,
                              tooltip="Frame width in pixels: generate at this size (the skeletons are drawn to it)."),
                 io.Int.Input("height", default=512, min=64, max=4096, step=8,
@@ -130,7 +134,7 @@ class CharacterPoseBatch(io.ComfyNode):
                 template, phrases, custom_animations, clip=None) -> io.NodeOutput:
         with user_errors("Character Pose Batch"):
             chosen, facing = resolve(animations, custom_animations, directions, frames_per_animation)
-            batch = poses.build_pose_batch(chosen, facing, width, height)
+            batch = build_pose_batch(chosen, facing, width, height)
             texts = prompts.frame_prompts(character, batch.frames, batch.actions, batch.details, template,
                                           prompts.parse_phrases(phrases))
             seeds = prompts.frame_seeds(seed, batch.frames, seed_policy)
@@ -138,7 +142,7 @@ class CharacterPoseBatch(io.ComfyNode):
             conditioning = encode(clip, texts) if clip is not None else [ExecutionBlocker(NO_CLIP)]
             details = [{**frame.to_dict(), "tag": frame.tag, "prompt": text, "seed": frame_seed}
                        for frame, text, frame_seed in zip(batch.frames, texts, seeds)]
-            shown = ui.PreviewImage(preview(skeletons, poses.tag_rows(batch.frames))[None], cls=cls).as_dict()
+            shown = ui.PreviewImage(preview(skeletons, tag_rows(batch.frames))[None], cls=cls).as_dict()
             skeletons = to_output(skeletons)
             return io.NodeOutput(texts, conditioning, skeletons, list(skeletons.split(1)), batch.frames, seeds,
                                  len(texts), ui={**shown, "dgx_pose_frames": details})
@@ -184,7 +188,7 @@ class TurnaroundSheetGuide(io.ComfyNode):
                 template, phrases, custom_animations, clip=None) -> io.NodeOutput:
         with user_errors("Turnaround Sheet Guide"):
             chosen, facing = resolve(animations, custom_animations, directions, frames_per_animation)
-            batch = poses.build_pose_batch(chosen, facing, cell_width, cell_height)
+            batch = build_pose_batch(chosen, facing, cell_width, cell_height)
             count = len(batch)
             columns, rows = openpose.grid_layout(count, columns or (count if count <= 8 else 0))
             text = prompts.sheet_prompt(character, batch.frames, batch.actions, columns, rows, template,

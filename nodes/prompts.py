@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..dgx_pixels.prompts import prompt_lines
+from ..dgx_pixels.poses.prompts import prompt_lines
 from .runtime import CATEGORY, node_id, user_errors
 
 

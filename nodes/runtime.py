@@ -8,8 +8,8 @@ import torch
 import comfy.model_management
 import comfy.utils
 
-from ..dgx_pixels import imageops
-from ..dgx_pixels.errors import InputError
+from ..dgx_pixels.image import ops as imageops
+from ..dgx_pixels.common.errors import InputError
 
 NODE_PREFIX = "DGXPixels"
 CATEGORY = "DGX-Pixels"

@@ -6,9 +6,14 @@ import torch
 
 from comfy_api.latest import io
 
-from ..dgx_pixels import background, sheets, tileset
-from ..dgx_pixels.frames import Frame, coerce_frames, parse_tag_spec
-from ..dgx_pixels.imageops import check_image, check_mask, split_alpha
+from ..dgx_pixels.image import background
+from ..dgx_pixels.sheets import tileset
+from ..dgx_pixels.sheets.align import ALIGNMENTS, MAX_SPACING, align_frames
+from ..dgx_pixels.sheets.assemble import LAYOUTS, MAX_EXTRUDE, assemble_sheet, frames_from_batches
+from ..dgx_pixels.sheets.layout import SheetLayout
+from ..dgx_pixels.sheets.slice import SLICE_MODES, slice_components, slice_grid
+from ..dgx_pixels.sheets.frames import Frame, coerce_frames, parse_tag_spec
+from ..dgx_pixels.image.ops import check_image, check_mask, split_alpha
 from . import previews
 from .runtime import CATEGORY, check_interrupt, node_id, to_compute, to_output, user_errors
 
@@ -29,7 +34,7 @@ def _split(rgba: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return to_output(rgba[..., :3].contiguous()), to_output((1.0 - rgba[..., 3]).contiguous())
 
 
-def sheet_player_ui(cls, sheet: torch.Tensor, layout: sheets.SheetLayout) -> dict:
+def sheet_player_ui(cls, sheet: torch.Tensor, layout: SheetLayout) -> dict:
     """The sheet player widget's ui payload for an RGBA sheet ``[H, W, 4]`` and its layout."""
     frames = [{"x": layout.rects[f.index].x, "y": layout.rects[f.index].y, "w": layout.rects[f.index].w,
                "h": layout.rects[f.index].h, "duration": f.duration_ms} for f in layout.frames]
@@ -58,7 +63,7 @@ class AssembleSpriteSheet(io.ComfyNode):
                 io.String.Input("tags", default="", multiline=True,
                                 tooltip="Animations in frame order, e.g. 'idle:4@120ms, walk_E:8@80ms pingpong, "
                                         "attack:5@12fps once'. Overrides connected frame tags; empty: use them."),
-                io.Combo.Input("layout", options=list(sheets.LAYOUTS), default="rows",
+                io.Combo.Input("layout", options=list(LAYOUTS), default="rows",
                                tooltip="rows: one row per animation (easy to read and to index). packed: frames in "
                                        "reading order, wrapped at 'columns'."),
                 io.Int.Input("columns", default=0, min=0, max=4096,
@@ -67,7 +72,7 @@ class AssembleSpriteSheet(io.ComfyNode):
                              tooltip="Width of every frame's cell; 0 = automatic (the largest frame)."),
                 io.Int.Input("cell_height", default=0, min=0, max=8192,
                              tooltip="Height of every frame's cell; 0 = automatic (the largest frame)."),
-                io.Combo.Input("align", options=list(sheets.ALIGNMENTS), default="baseline",
+                io.Combo.Input("align", options=list(ALIGNMENTS), default="baseline",
                                tooltip="baseline: the lowest opaque row of every frame on one line (no bobbing "
                                        "feet), centred by mass. centre: the middle of each sprite on the cell "
                                        "centre. pivot: the pivot point of every frame on one spot (same-size "
@@ -76,9 +81,9 @@ class AssembleSpriteSheet(io.ComfyNode):
                                tooltip="Pivot alignment: the pivot across each frame (0 left, 0.5 middle, 1 right)."),
                 io.Float.Input("pivot_y", default=1.0, min=0.0, max=1.0, step=0.01,
                                tooltip="Pivot alignment: the pivot down each frame (0 top, 1 bottom = feet)."),
-                io.Int.Input("padding", default=0, min=0, max=sheets.MAX_SPACING,
+                io.Int.Input("padding", default=0, min=0, max=MAX_SPACING,
                              tooltip="Transparent pixels between frames."),
-                io.Int.Input("extrude", default=0, min=0, max=sheets.MAX_EXTRUDE,
+                io.Int.Input("extrude", default=0, min=0, max=MAX_EXTRUDE,
                              tooltip="Repeat each frame's edge pixels this far outwards, so a game that filters "
                                      "or scales never bleeds a neighbour's pixels in. 0 for pure pixel art."),
                 io.Boolean.Input("trim", default=False,
@@ -102,9 +107,9 @@ class AssembleSpriteSheet(io.ComfyNode):
                 extrude, trim, dedupe, mask=None, frame_tags=None) -> io.NodeOutput:
         with user_errors("Assemble Sprite Sheet"):
             masks = [to_compute(m) for m in (mask or [])]
-            rgba_frames = sheets.frames_from_batches([to_compute(image) for image in frames], masks)
+            rgba_frames = frames_from_batches([to_compute(image) for image in frames], masks)
             check_interrupt()
-            sheet, sheet_layout = sheets.assemble_sheet(
+            sheet, sheet_layout = assemble_sheet(
                 rgba_frames, _tags(_first(tags, ""), frame_tags), layout=_first(layout), columns=_first(columns),
                 cell=(_first(cell_width), _first(cell_height)), align=_first(align),
                 pivot=(_first(pivot_x), _first(pivot_y)), padding=_first(padding), extrude=_first(extrude),
@@ -124,7 +129,7 @@ class SliceSpriteSheet(io.ComfyNode):
                         "separate sprite), all the same size and standing on one baseline.",
             inputs=[
                 io.Image.Input("image", tooltip="A sheet or a generated image with several poses."),
-                io.Combo.Input("separate_by", options=list(sheets.SLICE_MODES), default="transparency",
+                io.Combo.Input("separate_by", options=list(SLICE_MODES), default="transparency",
                                tooltip="grid: equal cells. transparency: each separate opaque shape is a pose. "
                                        "background colour: the plain backdrop colour separates the poses."),
                 io.Int.Input("grid_cell_width", default=0, min=0, max=8192,
@@ -135,9 +140,9 @@ class SliceSpriteSheet(io.ComfyNode):
                              tooltip="Grid: number of columns (0: as many cells as fit)."),
                 io.Int.Input("grid_rows", default=0, min=0, max=4096,
                              tooltip="Grid: number of rows (0: as many cells as fit)."),
-                io.Int.Input("grid_padding", default=0, min=0, max=sheets.MAX_SPACING,
+                io.Int.Input("grid_padding", default=0, min=0, max=MAX_SPACING,
                              tooltip="Grid: pixels between cells."),
-                io.Int.Input("grid_offset", default=0, min=0, max=sheets.MAX_SPACING,
+                io.Int.Input("grid_offset", default=0, min=0, max=MAX_SPACING,
                              tooltip="Grid: pixels before the first cell (top and left)."),
                 io.Int.Input("min_size", default=4, min=1, max=1_000_000,
                              tooltip="Shapes with fewer opaque pixels than this are specks, not poses."),
@@ -153,7 +158,7 @@ class SliceSpriteSheet(io.ComfyNode):
                              tooltip="Width of the output frames; 0 = automatic (the largest pose)."),
                 io.Int.Input("cell_height", default=0, min=0, max=8192,
                              tooltip="Height of the output frames; 0 = automatic (the largest pose)."),
-                io.Combo.Input("align", options=list(sheets.ALIGNMENTS), default="baseline",
+                io.Combo.Input("align", options=list(ALIGNMENTS), default="baseline",
                                tooltip="baseline: feet on one line. centre: sprites centred. pivot: cells kept as "
                                        "cut (grid)."),
                 io.String.Input("tags", default="", multiline=True,
@@ -183,13 +188,13 @@ class SliceSpriteSheet(io.ComfyNode):
             for rgba in torch.cat([rgb, 1.0 - alpha_mask.unsqueeze(-1)], dim=-1):
                 check_interrupt()
                 if separate_by == "grid":
-                    pieces += sheets.slice_grid(rgba, (grid_cell_width, grid_cell_height), grid_columns, grid_rows,
-                                                grid_padding, grid_offset)
+                    pieces += slice_grid(rgba, (grid_cell_width, grid_cell_height), grid_columns, grid_rows,
+                                         grid_padding, grid_offset)
                 else:
-                    pieces += sheets.slice_components(rgba, min_size, join_gap)
-            cells, _ = sheets.align_frames([crop for crop, _ in pieces], align, (cell_width, cell_height))
+                    pieces += slice_components(rgba, min_size, join_gap)
+            cells, _ = align_frames([crop for crop, _ in pieces], align, (cell_width, cell_height))
             frame_tags = parse_tag_spec(tags) if tags.strip() else [Frame("all", i) for i in range(len(pieces))]
-            preview, preview_layout = sheets.assemble_sheet(list(cells), frame_tags, align="pivot")
+            preview, preview_layout = assemble_sheet(list(cells), frame_tags, align="pivot")
             frames_image, frames_mask = _split(cells)
             return io.NodeOutput(frames_image, frames_mask, frame_tags, len(pieces),
                                  ui=sheet_player_ui(cls, preview, preview_layout))
@@ -208,9 +213,9 @@ class AssembleTileset(io.ComfyNode):
                 io.Image.Input("tiles", tooltip="The tiles, in order (tile 0 first), all the same size."),
                 io.Int.Input("columns", default=0, min=0, max=4096,
                              tooltip="Tiles per row; 0 = about square (4 for a corner 16 set, 8 for blob 47)."),
-                io.Int.Input("spacing", default=0, min=0, max=sheets.MAX_SPACING,
+                io.Int.Input("spacing", default=0, min=0, max=MAX_SPACING,
                              tooltip="Pixels between tiles (Tiled's spacing; Bevy's padding). 0 is the safe default."),
-                io.Int.Input("margin", default=0, min=0, max=sheets.MAX_SPACING,
+                io.Int.Input("margin", default=0, min=0, max=MAX_SPACING,
                              tooltip="Pixels around the whole tileset (Tiled's margin; Bevy's offset)."),
                 io.Combo.Input("autotile", options=list(tileset.AUTOTILE_SETS), default="none",
                                tooltip="The tiles form an autotile set in the standard order: corner 16 (tile i has "
@@ -231,14 +236,14 @@ class AssembleTileset(io.ComfyNode):
     @classmethod
     def execute(cls, tiles, columns, spacing, margin, autotile, seam_tolerance, mask=None) -> io.NodeOutput:
         with user_errors("Assemble Tileset"):
-            rgba_tiles = sheets.frames_from_batches([to_compute(tiles)], [to_compute(mask)])
+            rgba_tiles = frames_from_batches([to_compute(tiles)], [to_compute(mask)])
             sheet, layout = tileset.assemble_tileset(rgba_tiles, columns, spacing, margin, autotile, seam_tolerance)
             report = tileset_report(layout)
             image, alpha = _split(sheet[None])
             return io.NodeOutput(image, alpha, layout, report, ui={"text": [report]})
 
 
-def tileset_report(layout: sheets.SheetLayout) -> str:
+def tileset_report(layout: SheetLayout) -> str:
     seamless = sum(tile.seamless for tile in layout.tiles)
     lines = [f"{len(layout.tiles)} tiles of {layout.cell[0]}x{layout.cell[1]}, {layout.columns} columns; "
              f"{seamless} seamless"]

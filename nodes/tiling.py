@@ -5,7 +5,7 @@ import copy
 
 from comfy_api.latest import io
 
-from ..dgx_pixels import seamless
+from ..dgx_pixels.image import seamless
 from .runtime import CATEGORY, node_id, user_errors
 
 

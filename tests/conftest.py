@@ -8,10 +8,20 @@ import pytest
 
 import tiny_checkpoint
 from comfy_server import ComfyServer
-from dgx_pixels import host as hostlib
+from dgx_pixels.host import provision as hostlib
 
-TINY_CHECKPOINT_NAME = "dgx_pixels_tiny_sd15.safetensors"
-TINY_LORA_NAME = "dgx_pixels_tiny_lora.safetensors"
+TINY_CHECKPOINT_NAME = tiny_checkpoint.CHECKPOINT_NAME
+TINY_LORA_NAME = tiny_checkpoint.LORA_NAME
+
+
+SERVER_TEST_FOLDERS = {"host", "browser"}
+
+
+def pytest_collection_modifyitems(items):
+    """Tests under host/ and browser/ run against a real ComfyUI server: ``-m "not host"`` leaves them out."""
+    for item in items:
+        if SERVER_TEST_FOLDERS & set(item.path.relative_to(Path(__file__).parent).parts[:1]):
+            item.add_marker(pytest.mark.host)
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +65,7 @@ def comfy(host, tiny_checkpoint_path, tmp_path_factory) -> ComfyServer:
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium under Playwright; fails (not skips) when it is missing, saying how to install it."""
-    import browser as browserlib
+    import frontend as browserlib
     from playwright.sync_api import sync_playwright
 
     executable = browserlib.chromium_path()

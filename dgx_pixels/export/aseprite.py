@@ -3,7 +3,7 @@ frames with their rectangles and durations, frame tags, and the pivot as a slice
 from __future__ import annotations
 
 from .. import __version__
-from ..sheets import Rect, SheetLayout
+from ..sheets.layout import Rect, SheetLayout
 
 APP = "https://github.com/dgx-pixels/dgx-pixels"
 DIRECTIONS = ("forward", "reverse", "pingpong", "pingpong_reverse")

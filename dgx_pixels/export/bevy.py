@@ -14,17 +14,14 @@ Files (``<name>`` = the asset name):
 """
 from __future__ import annotations
 
-import io
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from ..errors import InputError
-from ..sheets import KINDS, Rect, SheetLayout
+from ..common.errors import InputError
+from ..image.png import png_bytes, to_rgba8
+from ..sheets.layout import KINDS, Rect, SheetLayout
 from . import ron
 from .aseprite import aseprite_array
 from .safe_write import WriteResult, check_name, make_dirs_inside, resolve_target, write_asset_files
@@ -70,7 +67,6 @@ class ExportResult:
     write: WriteResult = field(default_factory=WriteResult)
 
 
-# ---------------------------------------------------------------------------------------------------- project
 def cargo_depends_on_bevy(text: str, where: str = "Cargo.toml") -> bool:
     """Whether a Cargo.toml lists bevy in any dependency table (also workspace and target tables, or renamed)."""
     try:
@@ -125,26 +121,6 @@ def find_bevy_project(start: Path, roots: list[Path]) -> Path:
     raise InputError(f"no Bevy project at {str(start)!r}: no Cargo.toml with a bevy dependency there or above it "
                      f"inside the export root{found}. Point the export at your game's folder, or turn off "
                      "'must be a Bevy project' to write into a plain folder")
-
-
-# ---------------------------------------------------------------------------------------------------- files
-def to_rgba8(sheet) -> np.ndarray:
-    """A sheet as ``[H, W, 4]`` uint8 from a float tensor/array in 0..1 or a uint8 array."""
-    if hasattr(sheet, "detach"):
-        sheet = sheet.detach().float().cpu().numpy()
-    array = np.asarray(sheet)
-    if array.ndim != 3 or array.shape[-1] != 4:
-        raise InputError(f"the sheet must be RGBA [height, width, 4], got {list(array.shape)}")
-    if array.dtype != np.uint8:
-        array = (np.clip(array, 0.0, 1.0) * 255.0).round().astype(np.uint8)
-    return array
-
-
-def png_bytes(rgba: np.ndarray) -> bytes:
-    """RGBA PNG, optimised, with no text chunks (no ComfyUI prompt or workflow inside the game's assets)."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba), "RGBA").save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
 
 
 def _urect(rect: Rect) -> ron.Struct:
@@ -253,7 +229,6 @@ def export_bevy(sheet, layout: SheetLayout, project: str, name: str, roots: list
                         write=write)
 
 
-# ---------------------------------------------------------------------------------------------------- snippet
 def _ident(text: str) -> str:
     ident = re.sub(r"[^A-Za-z0-9_]", "_", text)
     return ident if ident[:1].isalpha() else f"sprite_{ident}"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import InputError
+from ..common.errors import InputError
 
 ENV_ROOTS = "DGX_PIXELS_EXPORT_ROOTS"
 STATE_DIR = ".dgx-pixels"

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ..sheets import SheetLayout
-from ..tileset import BLOB_BITS, CORNER_BITS
+from ..sheets.layout import SheetLayout
+from ..sheets.tileset import BLOB_BITS, CORNER_BITS
 
 TILED_VERSION = ("1.10", "1.10.2")
 WANG_ORDER = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")

@@ -1,0 +1,226 @@
+"""``dgx-pixels sheet | slice | tileset | export``: sprite sheets, tilesets and the Bevy export from PNG files."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from ..common.errors import InputError
+from ..common.files import write_atomic
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 32x32") from None
+    return width, height
+
+
+def _pivot(text: str) -> tuple[float, float]:
+    try:
+        x, y = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pivot like 0.5,1.0") from None
+    return x, y
+
+
+# Option values are checked by the core (which needs torch): the parser stays importable without it.
+def _sheet_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sheet")
+    group.add_argument("--tags", default="", help="animations in frame order, e.g. 'idle:4@120ms, walk_E:8@80ms "
+                                                 "pingpong' (default: untagged)")
+    group.add_argument("--layout", default="rows", help="rows (one row per animation) or packed")
+    group.add_argument("--columns", type=int, default=0, help="frames per row when packed (0: about square)")
+    group.add_argument("--cell", type=_size, default=(0, 0), metavar="WxH", help="cell size (default: automatic)")
+    group.add_argument("--align", default="baseline", help="baseline (feet on one line), centre or pivot")
+    group.add_argument("--pivot", type=_pivot, default=(0.5, 1.0), metavar="X,Y",
+                       help="pivot as fractions of the frame, for --align pivot (default: 0.5,1.0)")
+    group.add_argument("--padding", type=int, default=0, help="pixels between frames")
+    group.add_argument("--extrude", type=int, default=0, help="edge pixels repeated around each frame")
+    group.add_argument("--trim", action="store_true", help="store frames as tight as their opaque pixels")
+    group.add_argument("--dedupe", action="store_true", help="identical frames share one rectangle")
+
+
+def _tileset_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("tileset")
+    group.add_argument("--spacing", type=int, default=0, help="pixels between tiles (default: 0)")
+    group.add_argument("--margin", type=int, default=0, help="pixels around the tileset (default: 0)")
+    group.add_argument("--tile-columns", type=int, default=0, help="tiles per row (0: about square)")
+    group.add_argument("--autotile", default="none", help="none, 'corner 16' or 'blob 47' (tiles in that order)")
+    group.add_argument("--seam-tolerance", type=float, default=1.5, help="seam check tolerance (default: 1.5)")
+
+
+def register(subparsers) -> None:
+    sheet = subparsers.add_parser("sheet", help="assemble PNG frames into a sprite sheet (+ Aseprite JSON)")
+    sheet.add_argument("frames", nargs="+", type=Path, help="frame images in order")
+    sheet.add_argument("-o", "--output", type=Path, required=True, help="sheet PNG to write (OUT.json beside it)")
+    _sheet_options(sheet)
+    sheet.set_defaults(func=_sheet)
+
+    tiles = subparsers.add_parser("tileset", help="assemble PNG tiles into a tileset (+ Tiled .tsx and JSON)")
+    tiles.add_argument("tiles", nargs="+", type=Path, help="tile images in order, all one size")
+    tiles.add_argument("-o", "--output", type=Path, required=True, help="tileset PNG to write (.tsx beside it)")
+    _tileset_options(tiles)
+    tiles.set_defaults(func=_tileset)
+
+    cut = subparsers.add_parser("slice", help="cut one image of several poses into frame PNGs")
+    cut.add_argument("image", type=Path)
+    cut.add_argument("-o", "--output", type=Path, required=True, help="folder for <image>_000.png, ...")
+    cut.add_argument("--by", choices=("grid", "transparency", "background"), default="transparency")
+    cut.add_argument("--grid-cell", type=_size, default=(0, 0), metavar="WxH")
+    cut.add_argument("--grid", type=_size, default=(0, 0), metavar="COLSxROWS", help="grid column and row count")
+    cut.add_argument("--min-size", type=int, default=4, help="smallest shape kept, in opaque pixels")
+    cut.add_argument("--gap", type=int, default=1, help="parts this close belong to one pose")
+    cut.add_argument("--key-colour", default="", help="backdrop colour for --by background (default: border)")
+    cut.add_argument("--cell", type=_size, default=(0, 0), metavar="WxH", help="output frame size (default: auto)")
+    cut.set_defaults(func=_slice)
+
+    export = subparsers.add_parser("export", help="export to a game engine; recover or list previous versions")
+    actions = export.add_subparsers(dest="export_command", metavar="ACTION", required=True)
+    bevy = actions.add_parser("bevy", help="assemble frames (or tiles) and write them into a Bevy project")
+    bevy.add_argument("frames", nargs="+", type=Path, help="frame (or tile) images in order")
+    bevy.add_argument("--project", required=True, type=Path, help="the Bevy project folder (with Cargo.toml)")
+    bevy.add_argument("--name", required=True, help="asset name (folder and file names)")
+    bevy.add_argument("--folder", choices=("sprites", "tilesets", "items"), help="assets/ subfolder")
+    bevy.add_argument("--tileset", action="store_true", help="the images are tiles: make a tileset")
+    bevy.add_argument("--no-meta", action="store_true", help="do not write <name>.png.meta")
+    bevy.add_argument("--any-folder", action="store_true", help="allow a folder without a bevy Cargo.toml")
+    _sheet_options(bevy)
+    _tileset_options(bevy)
+    bevy.set_defaults(func=_export_bevy)
+    recover = actions.add_parser("recover", help="finish an export that was interrupted (crash, power loss)")
+    recover.add_argument("project", type=Path)
+    recover.set_defaults(func=_recover)
+    history = actions.add_parser("history", help="list the kept previous versions of exported files")
+    history.add_argument("project", type=Path)
+    history.set_defaults(func=_history)
+
+
+# ---------------------------------------------------------------------------------------------------- actions
+def _load_frames(paths: list[Path]):
+    from ..image.io import load_image
+    from ..sheets.assemble import frames_from_batches
+
+    loaded = [load_image(path) for path in paths]
+    return frames_from_batches([image for image, _ in loaded], [mask for _, mask in loaded])
+
+
+def _assemble(args):
+    from ..sheets.frames import parse_tag_spec
+    from ..sheets.assemble import assemble_sheet
+
+    tags = parse_tag_spec(args.tags) if args.tags.strip() else None
+    return assemble_sheet(_load_frames(args.frames), tags, layout=args.layout, columns=args.columns, cell=args.cell,
+                          align=args.align, pivot=args.pivot, padding=args.padding, extrude=args.extrude,
+                          trim=args.trim, dedupe=args.dedupe)
+
+
+def _assemble_tiles(args, paths):
+    from ..sheets.tileset import assemble_tileset
+
+    return assemble_tileset(_load_frames(paths), args.tile_columns, args.spacing, args.margin, args.autotile,
+                            args.seam_tolerance)
+
+
+def _sheet(args) -> int:
+    from ..export.aseprite import aseprite_array
+    from ..image.png import png_bytes, to_rgba8
+
+    sheet, layout = _assemble(args)
+    write_atomic(args.output, png_bytes(to_rgba8(sheet)))
+    data = aseprite_array(layout, args.output.name, args.output.stem)
+    write_atomic(args.output.with_suffix(".json"), (json.dumps(data, indent=1) + "\n").encode())
+    print(f"{args.output}: {layout.size[0]}x{layout.size[1]}, {len(layout.frames)} frames of "
+          f"{layout.cell[0]}x{layout.cell[1]}, {len(layout.animations)} animations")
+    return 0
+
+
+def _tileset(args) -> int:
+    from ..image.png import png_bytes, to_rgba8
+    from ..export.tiled import tileset_json, tileset_tsx
+
+    sheet, layout = _assemble_tiles(args, args.tiles)
+    name = args.output.stem
+    write_atomic(args.output, png_bytes(to_rgba8(sheet)))
+    write_atomic(args.output.with_suffix(".tsx"), tileset_tsx(layout, name, args.output.name).encode())
+    write_atomic(args.output.with_name(f"{name}.tileset.json"),
+           (json.dumps(tileset_json(layout, name, args.output.name), indent=1) + "\n").encode())
+    seams = [str(tile.index) for tile in layout.tiles if not tile.seamless]
+    print(f"{args.output}: {len(layout.tiles)} tiles, {layout.columns} columns; "
+          + (f"seams in tiles {', '.join(seams)}" if seams else "every tile seamless"))
+    return 0
+
+
+def _slice(args) -> int:
+    import torch
+
+    from ..image.background import background_to_alpha
+    from ..image.png import png_bytes, to_rgba8
+    from ..image.io import load_image
+    from ..sheets.align import align_frames
+    from ..sheets.slice import slice_components, slice_grid
+
+    image, mask = load_image(args.image)
+    if args.by == "background":
+        mask, _ = background_to_alpha(image, mask, "flood from edges", 0.12, args.key_colour)
+    rgba = torch.cat([image, 1.0 - mask.unsqueeze(-1)], dim=-1)[0]
+    if args.by == "grid":
+        pieces = slice_grid(rgba, args.grid_cell, args.grid[0], args.grid[1])
+    else:
+        pieces = slice_components(rgba, args.min_size, args.gap)
+    cells, placement = align_frames([crop for crop, _ in pieces], "baseline", args.cell)
+    for number, cell in enumerate(cells):
+        write_atomic(args.output / f"{args.image.stem}_{number:03d}.png", png_bytes(to_rgba8(cell)))
+    print(f"{args.output}: {len(cells)} frames of {placement.cell[0]}x{placement.cell[1]}")
+    return 0
+
+
+def _project_roots(project: Path) -> list[Path]:
+    """The command line writes where its user points: the project folder (plus DGX_PIXELS_EXPORT_ROOTS)."""
+    from ..export.safe_write import allowed_roots
+
+    if not project.is_dir():
+        raise InputError(f"{project}: no such folder")
+    return allowed_roots([os.path.abspath(project)])
+
+
+def _export_bevy(args) -> int:
+    from ..export.bevy import export_bevy
+
+    sheet, layout = _assemble_tiles(args, args.frames) if args.tileset else _assemble(args)
+    roots = _project_roots(args.project)
+    result = export_bevy(sheet, layout, str(roots[0]), args.name, roots, kind=args.folder,
+                         png_meta=not args.no_meta, require_bevy=not args.any_folder)
+    for path in result.write.recovered:
+        print(f"finished an interrupted export: {path}")
+    for path in result.files:
+        state = "unchanged" if path in result.write.unchanged else "written"
+        print(f"{state}: {path}")
+    if result.write.history:
+        print(f"previous version kept in {result.write.history}")
+    print()
+    print(result.snippet, end="")
+    return 0
+
+
+def _recover(args) -> int:
+    from ..export.safe_write import recover
+
+    roots = _project_roots(args.project)
+    restored = recover(roots[0], roots)
+    print("\n".join(f"restored: {path}" for path in restored) or "nothing to recover")
+    return 0
+
+
+def _history(args) -> int:
+    from ..export.safe_write import history
+
+    entries = history(Path(os.path.abspath(args.project)))
+    for entry in entries:
+        files = ", ".join(f"{name} ({info['sha256'][:12]})" for name, info in entry["files"].items())
+        print(f"{entry['saved_at']}  {entry['asset']}: {files}\n    {entry['path']}")
+    if not entries:
+        print("no previous versions kept")
+    return 0

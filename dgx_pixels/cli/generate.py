@@ -1,0 +1,87 @@
+"""``dgx-pixels generate character|tiles|items``: the library's workflows with named options, on ComfyUI servers.
+
+Each kind is a library workflow plus its parameters (workflows/api/<name>.params.json); the run itself is the same
+as ``dgx-pixels run`` (progress, manifest, several servers, --resume).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..common.errors import InputError
+from .jobs import add_server_options, execute_jobs
+
+KINDS = {"character": "character_sprite_sheet", "tiles": "tileset_seamless", "items": "item_icons"}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("generate", help="generate characters, tiles or item icons with the shipped "
+                                                    "workflows")
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+
+    character = kinds.add_parser("character", help="every animation frame of a character as a tagged sprite sheet")
+    character.add_argument("prompt", help="the character, e.g. 'medieval knight with a red cape'")
+    character.add_argument("--animations", help="e.g. 'idle, walk:8, attack once' (default idle, walk, attack)")
+    character.add_argument("--directions", choices=["side", "right", "4", "8"], help="view directions")
+    character.add_argument("--frames", type=int, help="frames per animation (0: each animation's usual count)")
+    character.add_argument("--size", help="force the sprite's native size, e.g. 48x48")
+
+    tiles = kinds.add_parser("tiles", help="seamless tiles on one palette, exported as a tileset")
+    tiles.add_argument("prompt", help="what the tiles show, e.g. 'mossy stone floor'")
+    tiles.add_argument("--tiles", type=int, help="how many tiles (default 4)")
+    tiles.add_argument("--tile-size", help="native tile size, e.g. 32x32")
+    tiles.add_argument("--axes", choices=["both", "x", "y"], help="wrap both ways (default) or one axis")
+
+    items = kinds.add_parser("items", help="one icon per item on a shared palette, exported as an atlas")
+    items.add_argument("file", nargs="?", type=Path, help="a text file with one item per line")
+    items.add_argument("--item", action="append", default=[], help="an item (repeatable)")
+    items.add_argument("--icon-size", help="native icon size, e.g. 32x32")
+
+    for kind in (character, tiles, items):
+        kind.add_argument("--colors", type=int, help="palette size (0: automatic)")
+        kind.add_argument("--seed", type=int, help="first seed (drawn and recorded when not given)")
+        kind.add_argument("--steps", type=int, help="sampling steps")
+        kind.add_argument("--lora", help="LoRA file in the server's models/loras")
+        kind.add_argument("--lora-strength", type=float)
+        kind.add_argument("--name", help="asset name in the Bevy project")
+        kind.add_argument("--bevy", metavar="PROJECT",
+                          help="Bevy project folder on the server's machine (must be an allowed export root)")
+        kind.add_argument("--count", type=int, default=1, help="run it N times (seed, seed+1, ...)")
+        kind.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="assignments",
+                          help="any other parameter of the workflow, or \"<node title>.<input>\"")
+        add_server_options(kind)
+        kind.set_defaults(func=_generate)
+
+
+def _values(args) -> dict[str, str]:
+    common = {"colors": args.colors, "seed": args.seed, "steps": args.steps, "lora": args.lora,
+              "lora_strength": args.lora_strength, "asset_name": args.name, "project": args.bevy}
+    if args.kind == "character":
+        specific = {"prompt": args.prompt, "animations": args.animations, "directions": args.directions,
+                    "frames": args.frames, "size": args.size}
+    elif args.kind == "tiles":
+        specific = {"prompt": args.prompt, "tiles": args.tiles, "tile_size": args.tile_size, "axes": args.axes}
+    else:
+        lines = list(args.item)
+        if args.file:
+            try:
+                lines += [line.strip() for line in args.file.read_text().splitlines() if line.strip()]
+            except OSError as err:
+                raise InputError(f"{args.file}: cannot be read ({err})") from None
+        if not lines:
+            raise InputError("give the items: a file with one per line, or --item NAME (repeatable)")
+        specific = {"items": "\n".join(lines), "icon_size": args.icon_size}
+    return {key: str(value) for key, value in {**common, **specific}.items() if value is not None}
+
+
+def _generate(args) -> int:
+    from ..remote.batchfile import expand, typed_values
+    from ..remote.params import Workflow, parse_assignment
+
+    if args.resume:
+        return execute_jobs(args, None)
+    workflow = Workflow.load(KINDS[args.kind])
+    if not 1 <= args.count <= 10000:
+        raise InputError(f"--count must be from 1 to 10000, got {args.count}")
+    texts = {**_values(args), **dict(parse_assignment(text) for text in args.assignments)}
+    values = typed_values(workflow, texts)
+    return execute_jobs(args, expand(workflow, values, f"{args.kind}", args.count), args.kind)

@@ -1,0 +1,106 @@
+"""``dgx-pixels pixelize``: AI pixel art files -> true pixel art at native size, with no ComfyUI server."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..common.errors import InputError
+from .files import output_paths
+from .progress import Progress, run_per_file
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "pixelize", help="recover the true pixel grid of AI pixel art and save it at its native size",
+        description="OUT is a file when there is one input and OUT has an image suffix; otherwise a folder that "
+                    "receives each result under its input's name (as .png).")
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="IN")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    parser.add_argument("--size", default="", metavar="WxH", help="snap to exactly this size (or a width alone)")
+    parser.add_argument("--lock", action="store_true",
+                        help="one grid for all inputs (frames of one character; they must share a size)")
+    parser.add_argument("--reducer", default="majority",
+                        help="how a cell's colour is chosen: majority (default), median, k-centroid or centre")
+    parser.add_argument("--min-cell", type=float, default=4.0, help="smallest cell size in input pixels")
+    parser.add_argument("--max-cell", type=float, default=256.0, help="largest cell size in input pixels")
+    parser.add_argument("--alpha-threshold", type=float, default=0.5,
+                        help="a cell is transparent when more than this share of it is")
+    colours = parser.add_mutually_exclusive_group()
+    colours.add_argument("--colors", type=int, metavar="N",
+                         help="reduce to N colours (0: automatic), one palette for every input (extracted once "
+                              "from all of them)")
+    colours.add_argument("--palette", metavar="NAME|FILE",
+                         help="repaint every input with a built-in palette or a palette file")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import torch
+
+    from ..image import io as imageio
+    from ..pixel.downscale import downscale
+
+    torch.set_grad_enabled(False)
+    targets = output_paths(args.inputs, args.output)
+    options = dict(reducer=args.reducer, alpha_threshold=args.alpha_threshold, target_size=args.size,
+                   min_cell=args.min_cell, max_cell=args.max_cell)
+    if args.lock:
+        frames = [imageio.load_image(path) for path in args.inputs]
+        sizes = {tuple(image.shape[1:3]) for image, _ in frames}
+        if len(sizes) > 1:
+            raise InputError("--lock needs inputs of one size; got " +
+                             ", ".join(f"{w}x{h}" for h, w in sorted(sizes)))
+        image = torch.cat([image for image, _ in frames])
+        mask = torch.cat([mask for _, mask in frames])
+        palette = _locked_palette(args, image, mask)
+        native, native_mask, grids = downscale(image, mask, lock=True, **options)
+        _report_grid(grids, "all inputs")
+        native = _recolour(native, native_mask, palette)
+        progress = Progress(len(targets), "pixelize")
+        for index, target in enumerate(targets):
+            imageio.save_png(target, native[index], native_mask[index])
+            progress.advance(target.name)
+        return 0
+
+    palette = _locked_palette(args)
+
+    def pixelize_file(source: Path, target: Path) -> str | None:
+        try:
+            image, mask = imageio.load_image(source)
+            native, native_mask, grids = downscale(image, mask, **options)
+            _report_grid(grids, str(source))
+            imageio.save_png(target, _recolour(native, native_mask, palette)[0], native_mask[0])
+        except InputError as err:
+            return f"dgx-pixels pixelize: {source}: {err}"
+        return None
+
+    return run_per_file(pixelize_file, args.inputs, targets, "pixelize")
+
+
+def _locked_palette(args, image=None, mask=None):
+    """The one palette every output ends on: given (--palette), or extracted once from the opaque pixels of all
+    inputs together (--colors), so that the frames of a character share their colours; None without either.
+    ``image`` and ``mask``: the inputs already loaded as one batch (else the files are read for their colours)."""
+    from ..palette import files as palette_files
+    from ..palette.distinct import distinct_colours_of_files
+    from ..palette.extract import extract_palette
+
+    if args.palette:
+        return palette_files.palette_from_argument(args.palette)
+    if args.colors is None:
+        return None
+    if image is None:
+        return extract_palette(None, None, args.colors, distinct=distinct_colours_of_files(args.inputs))
+    return extract_palette(image, mask, args.colors)
+
+
+def _recolour(native, native_mask, palette):
+    from ..palette.apply import quantize_batch
+
+    return native if palette is None else quantize_batch(native, native_mask, palette=palette)[0]
+
+
+def _report_grid(grids, what: str) -> None:
+    if grids.confidence <= 0:
+        print(f"dgx-pixels pixelize: warning: {what}: no pixel grid found, passed through at full size",
+              file=sys.stderr)

@@ -1,0 +1,130 @@
+"""``dgx-pixels poses``: list the animation library and render OpenPose skeleton sheets, prompts and keypoints
+without a ComfyUI server."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..common.errors import InputError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("poses", help="the pose library: list animations, render skeleton sheets")
+    actions = parser.add_subparsers(dest="poses_command", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="built-in animations (and custom ones from a file) and the pose "
+                                              "parameters keyframes can set")
+    listing.add_argument("--custom", type=Path, metavar="FILE", help="a file of custom animations (keyframes)")
+    listing.set_defaults(func=_list)
+
+    render = actions.add_parser(
+        "render", help="OpenPose skeleton sheets (one PNG per animation: a row per direction) plus poses.json",
+        description="Writes DIR/<animation>.png for each animation (one row per direction, frames left to "
+                    "right), DIR/poses.json (per frame: tag, prompt, seed and OpenPose keypoints), and with --each "
+                    "every frame as DIR/<animation>_<direction>/<index>.png, the images an OpenPose ControlNet "
+                    "takes.")
+    render.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    render.add_argument("--animations", default=None,
+                        help="animations in order, e.g. 'idle:4, walk:8@90ms, attack once' (default: every "
+                             "built-in one)")
+    render.add_argument("--directions", default="side",
+                        help="side (E, W), right (E), 4 (S, E, N, W), 8, or compass points like 'S,E'")
+    render.add_argument("--frames", type=int, default=0, metavar="N",
+                        help="frames per animation without its own count (0: each animation's usual count)")
+    render.add_argument("--size", default="512", metavar="WxH", help="frame size, e.g. 512 or 512x768")
+    render.add_argument("--custom", type=Path, metavar="FILE", help="a file of custom animations (keyframes)")
+    render.add_argument("--character", default="a game character", help="for the prompts in poses.json")
+    render.add_argument("--template", default="", help="prompt template (default: the node's)")
+    render.add_argument("--seed", type=int, default=0)
+    render.add_argument("--seed-policy", default="same seed for every frame",
+                        help="same seed for every frame | new seed per frame | new seed per animation")
+    render.add_argument("--each", action="store_true", help="also write every frame as its own PNG")
+    render.set_defaults(func=_render)
+
+
+def _read_custom(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read the custom animations ({err})") from None
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    parts = text.lower().replace(" ", "").split("x")
+    if len(parts) not in (1, 2) or not all(part.isdigit() for part in parts):
+        raise InputError(f"size {text!r} is not like 512 or 512x768")
+    width, height = int(parts[0]), int(parts[-1])
+    if not (16 <= width <= 4096 and 16 <= height <= 4096):
+        raise InputError(f"size {text!r}: width and height must be 16..4096")
+    return width, height
+
+
+def _list(args) -> int:
+    from ..poses.parser import available_animations
+    from ..poses.rig import PARAMETERS
+
+    library = available_animations(_read_custom(args.custom))
+    print("animations:")
+    for animation in library.values():
+        kind = "returns to its first pose" if animation.cyclic else "ends on its last pose"
+        print(f"  {animation.name:10} {animation.frames:2} frames {'@' + str(animation.duration_ms) + 'ms':7} "
+              f"{animation.loop:8} {kind}: {animation.phrase}")
+    print("pose parameters (keyframe lines: 'time name=value ...'):")
+    for name, (neutral, meaning) in PARAMETERS.items():
+        print(f"  {name:10} {neutral:5g}  {meaning}")
+    return 0
+
+
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _render(args) -> int:
+    import torch
+
+    from ..image import io as imageio
+    from ..poses import openpose, prompts
+    from ..poses.batch import build_pose_batch, tag_rows
+    from ..poses.library import DEFAULT_ANIMATIONS
+    from ..poses.parser import resolve_animations
+    from ..poses.rig import resolve_directions
+
+    width, height = parse_size(args.size)
+    if args.output.exists() and not args.output.is_dir():
+        raise InputError(f"{args.output} is a file; -o takes a folder")
+    animations = resolve_animations(args.animations or DEFAULT_ANIMATIONS, _read_custom(args.custom),
+                                    args.frames)
+    directions = resolve_directions(args.directions)
+    batch = build_pose_batch(animations, directions, width, height)
+    texts = prompts.frame_prompts(args.character, batch.frames, batch.actions, batch.details,
+                                  args.template or prompts.DEFAULT_TEMPLATE)
+    seeds = prompts.frame_seeds(args.seed, batch.frames, args.seed_policy)
+    images = openpose.render_skeletons(torch.from_numpy(batch.keypoints).float(), torch.from_numpy(batch.visible),
+                                       width, height)
+    rows = tag_rows(batch.frames)
+    args.output.mkdir(parents=True, exist_ok=True)
+    for animation in animations:
+        mine = [row for row in rows if batch.frames[row[0]].animation == animation.name]
+        path = imageio.save_png(args.output / f"{animation.name}.png", openpose.tile_rows(images, mine))
+        print(f"{path}: {animation.name}, {len(mine)} direction(s) x {animation.frames} frames")
+    if args.each:
+        for position, frame in enumerate(batch.frames):
+            imageio.save_png(args.output / frame.tag / f"{frame.index:02d}.png", images[position])
+    frames = []
+    for position, (frame, text, seed) in enumerate(zip(batch.frames, texts, seeds)):
+        keypoints = [value for (x, y), shown in zip(batch.keypoints[position].tolist(), batch.visible[position])
+                     for value in ((round(x, 2), round(y, 2), 1.0) if shown else (0.0, 0.0, 0.0))]
+        frames.append({**frame.to_dict(), "tag": frame.tag, "prompt": text, "seed": seed,
+                       "pose_keypoints_2d": keypoints})
+    _write_json(args.output / "poses.json", {"width": width, "height": height, "keypoint_order": "COCO-18",
+                                             "joints": list(openpose.JOINTS), "frames": frames})
+    print(f"{args.output / 'poses.json'}: {len(frames)} frames")
+    return 0

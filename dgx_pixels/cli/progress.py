@@ -1,0 +1,168 @@
+"""Progress on stderr: a bar for the local batch commands, and the live view of jobs queued on servers (both drawn
+only on a terminal, so logs stay clean)."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+
+class Progress:
+    def __init__(self, total: int, label: str, stream=sys.stderr):
+        self.total, self.label, self.stream = total, label, stream
+        self.done = 0
+        self.started = time.monotonic()
+        self.visible = total > 1 and hasattr(stream, "isatty") and stream.isatty()
+
+    def advance(self, note: str = "") -> None:
+        self.done += 1
+        if not self.visible:
+            return
+        width = 30
+        filled = round(width * self.done / self.total)
+        rate = self.done / max(time.monotonic() - self.started, 1e-9)
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                          f"{rate:.1f}/s {note[:40]:40}")
+        if self.done == self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (taskset and container CPU sets lower it below the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def run_per_file(work, sources: list, targets: list, label: str) -> int:
+    """Run ``work(source, target)`` for every file, one file per CPU core at a time, with a progress bar.
+
+    ``work`` returns None, or the message for a file that failed (printed; the others go on). Torch runs one
+    thread per file here: whole files in parallel keep both cores busy where one file's small operations cannot.
+    Returns the exit code: 1 when any file failed.
+    """
+    import torch
+
+    progress = Progress(len(sources), label)
+    workers = max(1, min(len(sources), usable_cores()))
+    threads = torch.get_num_threads()
+    if workers > 1:
+        torch.set_num_threads(1)
+    failures = 0
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for source, message in zip(sources, pool.map(work, sources, targets)):
+                if message:
+                    failures += 1
+                    print(message, file=sys.stderr)
+                progress.advance(getattr(source, "name", str(source)))
+    finally:
+        torch.set_num_threads(threads)
+    if failures:
+        print(f"dgx-pixels {label}: {failures} of {len(sources)} file(s) failed", file=sys.stderr)
+    return 1 if failures else 0
+
+
+class ProgressView:
+    """Progress on stderr. On a terminal: a bar per running job and one for the batch, redrawn in place;
+    otherwise (logs, pipes): one line per finished, failed or lost job and per server going away or back."""
+
+    BAR = 24
+    MAX_JOB_LINES = 8
+
+    def __init__(self, total: int, out_dir: Path, enabled: bool = True, stream=None, live: bool | None = None):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.live = self.stream.isatty() if live is None else live
+        self.total = total
+        self.out_dir = out_dir
+        self.running: dict[str, tuple[float, str, tuple[int, int] | None, str]] = {}
+        self.counts: dict[str, int] = {}
+        self.drawn = 0
+        self.last_draw = 0.0
+        self.started = time.monotonic()
+        self.done_here = 0
+
+    def __call__(self, event) -> None:
+        if not self.enabled:
+            return
+        self.counts = dict(event.counts)
+        job = event.job
+        if event.kind in ("queued", "running", "progress", "executed") and job is not None:
+            self.running[job.name] = (event.fraction, event.node, event.step, event.server)
+        elif job is not None:
+            self.running.pop(job.name, None)
+        line = self._line_for(event)
+        if line:
+            self._print(line)
+        if self.live:
+            self._draw(force=line is not None)
+
+    def _line_for(self, event) -> str | None:
+        job = event.job
+        position = f"[{self.counts.get('done', 0):>{len(str(self.total))}}/{self.total}]"
+        if event.kind == "done":
+            self.done_here += 1
+            files = ", ".join(str(self.out_dir / f["path"]) for f in job.files) or "no files"
+            return f"{position} {job.name} done on {event.server}: {files}"
+        if event.kind == "failed":
+            return f"{position} {job.name} FAILED: {event.message}"
+        if event.kind == "lost":
+            return f"{position} {job.name} lost ({event.message}); queued again"
+        if event.kind == "interrupted":
+            return f"{position} {job.name} interrupted on {event.server}"
+        if event.kind == "server_down":
+            return f"server {event.server} unreachable ({event.message}); retrying"
+        if event.kind == "server_up" and self.counts:
+            return f"server {event.server} is back"
+        return None
+
+    def _print(self, line: str) -> None:
+        self._clear()
+        print(line, file=self.stream, flush=True)
+
+    def _clear(self) -> None:
+        if self.live and self.drawn:
+            self.stream.write(f"\x1b[{self.drawn}F\x1b[J")
+            self.drawn = 0
+
+    @classmethod
+    def bar(cls, fraction: float) -> str:
+        filled = int(round(max(0.0, min(1.0, fraction)) * cls.BAR))
+        return "[" + "#" * filled + "-" * (cls.BAR - filled) + "]"
+
+    def lines(self) -> list[str]:
+        """The live block: running jobs' bars, then the batch's."""
+        out = []
+        for name, (fraction, node, step, server) in list(self.running.items())[:self.MAX_JOB_LINES]:
+            detail = f"{node} {step[0]}/{step[1]}" if step and node else node
+            out.append(f"  {name[:20]:<20} {self.bar(fraction)} {fraction * 100:3.0f}%  {detail[:28]:<28} {server}")
+        if len(self.running) > self.MAX_JOB_LINES:
+            out.append(f"  ... and {len(self.running) - self.MAX_JOB_LINES} more")
+        done, failed = self.counts.get("done", 0), self.counts.get("failed", 0)
+        elapsed = time.monotonic() - self.started
+        rate = self.done_here / elapsed if elapsed > 0 else 0.0
+        left = self.total - done - failed
+        eta = f", about {left / rate:.0f} s left" if rate > 0 and left > 0 else ""
+        out.append(f"batch {self.bar((done + failed) / max(self.total, 1))} {done}/{self.total} done, {failed} failed, "
+                   f"{len(self.running)} on the servers{eta}")
+        return out
+
+    def _draw(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_draw < 0.1:
+            return
+        self.last_draw = now
+        self._clear()
+        block = self.lines()
+        self.stream.write("\n".join(block) + "\n")
+        self.stream.flush()
+        self.drawn = len(block)
+
+    def close(self) -> None:
+        if self.enabled and self.live:
+            self._clear()
+            self.stream.flush()

@@ -1,1 +1,0 @@
-"""Subcommands of ``dgx-pixels``; each module has ``register(subparsers)``."""

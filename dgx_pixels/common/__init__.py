@@ -1,0 +1,1 @@
+"""What every domain shares: the user-input error, atomic file writes and size parsing."""

@@ -1,0 +1,1 @@
+"""The ComfyUI host: provisioning ComfyUI with this pack, and the model files the workflows need."""

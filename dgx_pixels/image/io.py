@@ -1,0 +1,69 @@
+"""PNG files <-> ComfyUI-style tensors for the command line and tests (IMAGE ``[B,H,W,3]`` + MASK ``[B,H,W]``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..common.errors import InputError
+from ..common.files import atomic_path
+
+SMALL_IMAGE_PIXELS = 256 * 256
+
+
+def load_rgba_bytes(path: str | Path) -> torch.Tensor:
+    """Read any Pillow-readable file as uint8 RGBA ``[1,H,W,4]`` (what palette work needs: 8 bits per channel)."""
+    try:
+        with Image.open(path) as im:
+            rgba = np.array(im.convert("RGBA"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: not a readable image ({err})") from None
+    return torch.from_numpy(rgba).unsqueeze(0)
+
+
+def load_image(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """Read any Pillow-readable file as IMAGE ``[1,H,W,3]`` and MASK ``[1,H,W]`` (1 = transparent)."""
+    rgba = load_rgba_bytes(path).to(torch.float32) / 255.0
+    return rgba[..., :3].contiguous(), (1.0 - rgba[..., 3]).contiguous()
+
+
+def to_pil(image: torch.Tensor, mask: torch.Tensor | None = None) -> Image.Image:
+    """One image ``[H,W,3]`` (+ mask ``[H,W]``) -> an RGB or RGBA Pillow image (RGBA when any pixel is see-through)."""
+    rgb = (image[..., :3].detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    if mask is None or not bool((mask > 0).any()):
+        return Image.fromarray(rgb, "RGB")
+    alpha = ((1.0 - mask.detach().float().cpu().clamp(0, 1)) * 255).round().to(torch.uint8).numpy()
+    return Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+
+
+def save_png(path: str | Path, image: torch.Tensor, mask: torch.Tensor | None = None) -> Path:
+    """Write one image as PNG, atomically: a crash never leaves a half-written file under ``path``."""
+    picture = to_pil(image, mask)
+    # Sprites get the smallest file; big images a fast compression (optimising them takes seconds).
+    small = picture.width * picture.height <= SMALL_IMAGE_PIXELS
+    with atomic_path(path) as temporary:
+        picture.save(temporary, format="PNG", optimize=small, compress_level=9 if small else 1)
+    return Path(path)
+
+
+def save_indexed_png(path: str | Path, indices: torch.Tensor, colours: list[tuple[int, int, int]],
+                     mask: torch.Tensor | None = None) -> Path:
+    """Write a palette-mode PNG (one byte a pixel: small and fast) of ``indices`` ``[H, W]`` into ``colours``;
+    transparent pixels (mask >= 0.5) get an extra fully transparent entry. Atomic like save_png."""
+    path = Path(path)
+    index = indices.to(torch.uint8)
+    entries = [channel for rgb in colours for channel in rgb]
+    transparent = mask is not None and bool((mask >= 0.5).any())
+    if transparent:
+        index = torch.where(mask >= 0.5, torch.tensor(len(colours), dtype=torch.uint8), index)
+        entries += [0, 0, 0]
+    picture = Image.fromarray(index.cpu().numpy(), "P")
+    picture.putpalette(entries)
+    options = {"transparency": len(colours)} if transparent else {}
+    with atomic_path(path) as temporary:
+        picture.save(temporary, format="PNG", compress_level=1, **options)
+    return path

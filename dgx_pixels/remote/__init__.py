@@ -1,0 +1,1 @@
+"""Running workflows on ComfyUI servers: named parameters, batch files and the client."""

@@ -1,0 +1,156 @@
+"""What the client reports and keeps: jobs, results, events, errors."""
+from __future__ import annotations
+
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from ...common.errors import InputError
+from ..params import Workflow
+
+DEFAULT_SERVER = "http://127.0.0.1:8188"
+
+# pending: not on a server; queued: on a server (maybe running); executed: finished there, outputs not all here;
+# done: outputs downloaded and hashed; failed: the server rejected or failed it; interrupted: cancelled by the user.
+JOB_STATES = ("pending", "queued", "executed", "done", "failed", "interrupted")
+
+
+class ClientError(Exception):
+    """A problem talking to ComfyUI that the user can act on; the message says what and where."""
+
+
+class ServerUnreachable(ClientError):
+    """No answer (or only server errors) from a ComfyUI server after the retries."""
+
+
+class PromptRejected(ClientError):
+    """The server refused the prompt (validation errors), named by node title."""
+
+
+class JobFailed(ClientError):
+    """A single job (``Client.run``) did not produce its outputs."""
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    path: Path
+    sha256: str
+    bytes: int
+    node: str  # title of the node that made it
+
+
+@dataclass(frozen=True)
+class JobResult:
+    name: str
+    state: str
+    params: dict
+    seed: int | None
+    server: str
+    prompt_id: str
+    files: tuple[OutputFile, ...]
+    error: str
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "done"
+
+
+@dataclass
+class BatchResult:
+    manifest: Path
+    jobs: list[JobResult]
+
+    @property
+    def done(self) -> list[JobResult]:
+        return [j for j in self.jobs if j.ok]
+
+    @property
+    def failed(self) -> list[JobResult]:
+        return [j for j in self.jobs if not j.ok]
+
+    @property
+    def ok(self) -> bool:
+        return all(j.ok for j in self.jobs)
+
+
+@dataclass
+class Job:
+    """One prompt to run: a workflow and its parameter values (checked and complete, seeds drawn)."""
+
+    workflow: Workflow
+    params: dict
+    name: str = ""
+
+    @classmethod
+    def create(cls, workflow: Workflow | str | Path, values: Mapping[str, Any] | None = None, name: str = "",
+               from_text: bool = False) -> "Job":
+        """Check ``values`` against the workflow's parameters (InputError names any bad one)."""
+        if not isinstance(workflow, Workflow):
+            workflow = Workflow.load(workflow)
+        return cls(workflow, workflow.resolve(values, from_text=from_text), name)
+
+
+@dataclass
+class JobRecord:
+    """A job as the manifest keeps it."""
+
+    name: str
+    workflow: str
+    params: dict
+    seed: int | None = None
+    state: str = "pending"
+    prompt_id: str = ""
+    server: str = ""
+    attempts: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)
+    files: list = field(default_factory=list)
+    error: str = ""
+    queued_at: str = ""
+    finished_at: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "JobRecord":
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Event:
+    """A progress report: ``kind`` is queued, running, progress, executed, done, failed, lost, interrupted,
+    server_down or server_up; ``fraction`` is the job's progress (0..1); ``counts`` the batch's jobs by state."""
+
+    kind: str
+    job: JobRecord | None = None
+    server: str = ""
+    fraction: float = 0.0
+    node: str = ""
+    step: tuple[int, int] | None = None
+    message: str = ""
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def normalise_url(url: str) -> str:
+    text = url.strip()
+    if "://" not in text:
+        text = "http://" + text
+    parts = urllib.parse.urlsplit(text)
+    try:
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in text
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
+        raise InputError(f"not a server URL: {url!r} (expected http://HOST:PORT)")
+    return text.rstrip("/")
+
+
+def safe_name(text: str) -> str:
+    """A file or folder name from free text (job names, node titles)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-.")
+    return name or "output"

@@ -1,0 +1,449 @@
+"""A batch on its way through the servers: scheduling, following, failing over and downloading."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+from ...common.errors import InputError
+from ...common.files import write_atomic
+from .manifest import Manifest
+from .records import ClientError, Event, JobRecord, PromptRejected, ServerUnreachable, normalise_url, now_iso, safe_name
+from .server import Server, _Attempt, describe_failure
+
+if TYPE_CHECKING:
+    from . import Client
+
+
+def output_refs(outputs: Mapping[str, Any], titles: Mapping[str, str], types: Sequence[str]) -> list[dict]:
+    """The downloadable files in a prompt's outputs (``{node id: ui}``), with the title of the node that made each."""
+    refs = []
+    for node_id, ui in outputs.items():
+        for key, items in (ui or {}).items():
+            if not isinstance(items, list):
+                continue
+            for item in items:
+                if isinstance(item, dict) and "filename" in item and item.get("type", "output") in types:
+                    refs.append({"node_id": node_id, "node": titles.get(node_id, node_id), "kind": key,
+                                 "filename": item["filename"], "subfolder": item.get("subfolder", ""),
+                                 "type": item.get("type", "output")})
+    return refs
+
+
+def local_names(refs: list[dict]) -> list[str]:
+    """A file name per output: the node's title, numbered when a node made several; the server's extension."""
+    per_node: dict[str, int] = {}
+    for ref in refs:
+        per_node[ref["node_id"]] = per_node.get(ref["node_id"], 0) + 1
+    slugs = {}
+    for node_id in per_node:
+        title = next(r["node"] for r in refs if r["node_id"] == node_id)
+        slug = safe_name(title).lower()
+        slugs[node_id] = slug if slug not in slugs.values() else f"{slug}-{safe_name(node_id)}"
+    names, seen = [], dict.fromkeys(per_node, 0)
+    for ref in refs:
+        index = seen[ref["node_id"]]
+        seen[ref["node_id"]] += 1
+        suffix = f"_{index:03d}" if per_node[ref["node_id"]] > 1 else ""
+        names.append(f"{slugs[ref['node_id']]}{suffix}{Path(ref['filename']).suffix.lower()}")
+    return names
+
+
+class BatchRun:
+    """Spreads a manifest's unfinished jobs over the servers and follows them to the end."""
+
+    def __init__(self, client: "Client", progress: Callable[[Event], None] | None, client_id: str):
+        self.client = client
+        self.client_id = client_id
+        self.settings = client.settings
+        self.manifest: Manifest | None = None
+        self.progress = progress
+        self.wake = asyncio.Event()
+        self.servers: dict[str, Server] = {}
+        self.pending: deque[JobRecord] = deque()
+        self.tasks: set[asyncio.Task] = set()
+        self.to_forget: dict[str, list[str]] = {}
+        self.counts: dict[str, int] = {}
+        self.fatal: ClientError | None = None
+
+    # ------------------------------------------------------------------ events and state
+    def emit(self, kind: str, job: JobRecord | None, server: str = "", **info) -> None:
+        if self.progress is None:
+            return
+        try:
+            self.progress(Event(kind, job, server, counts=dict(self.counts), **info))
+        except Exception as err:  # a broken callback stops the batch cleanly instead of killing a listener
+            self.fatal = self.fatal or ClientError(f"the progress callback failed: {err!r}")
+            self.wake.set()
+
+    def set_state(self, job: JobRecord, state: str) -> None:
+        self.counts[job.state] -= 1
+        self.counts[state] += 1
+        job.state = state
+        self.manifest.dirty = True
+
+    def changed(self) -> None:
+        self.wake.set()
+
+    # ------------------------------------------------------------------ servers
+    def server(self, url: str) -> Server:
+        """The server at ``url``; one outside this run's list (a resumed job's old server) is used over HTTP only."""
+        url = normalise_url(url)
+        if url not in self.servers:
+            self.servers[url] = Server(url, self.client.session, self.client_id, self.settings,
+                                       self.changed, self.emit)
+        return self.servers[url]
+
+    async def connect(self, urls: Sequence[str]) -> list[Server]:
+        """Start every server's websocket; fail when none answers within the retries."""
+        servers = [self.server(url) for url in urls]
+        for server in servers:
+            server.start_listening()
+        while not any(s.up for s in servers):
+            if all(s.failures > self.settings.retries for s in servers):
+                for server in servers:
+                    await server.stop_listening()
+                reasons = "; ".join(f"{s.url}: {s.last_error}" for s in servers)
+                raise ServerUnreachable(f"cannot reach any ComfyUI server ({reasons}). Start one with "
+                                        "`dgx-pixels host run`, or pass --server URL")
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), 1.0)
+            except asyncio.TimeoutError:
+                pass
+        return servers
+
+    def pick_server(self, servers: Sequence[Server]) -> Server | None:
+        """The live server with the shortest queue that still has room (ties: the first in the list)."""
+        ready = [s for s in servers if s.up and s.busy < self.settings.queue_depth]
+        return min(ready, key=lambda s: s.busy) if ready else None
+
+    # ------------------------------------------------------------------ the run
+    async def run(self, urls: Sequence[str], make_manifest: Callable[[], Manifest]) -> Manifest:
+        """Connect, then make (or load) the manifest, so an unreachable server leaves no half-started run."""
+        try:
+            servers = await self.connect(urls)
+            self.manifest = make_manifest()
+        except BaseException:
+            for server in self.servers.values():
+                await server.stop_listening()
+            raise
+        self.counts = self.manifest.counts()
+        flusher = asyncio.create_task(self.flush_periodically())
+        try:
+            await self.prepare_resumed()
+            await self.schedule(servers)
+        except asyncio.CancelledError:
+            await self.stop_on_servers()
+            raise
+        finally:
+            flusher.cancel()
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, flusher, return_exceptions=True)
+            self.manifest.save()
+            await self.forget_done()
+            for server in self.servers.values():
+                await server.stop_listening()
+        if self.fatal is not None:
+            raise self.fatal
+        return self.manifest
+
+    async def prepare_resumed(self) -> None:
+        """Sort the manifest's jobs: downloads to finish, jobs to follow or to check, jobs to queue."""
+        for job in self.manifest.jobs:
+            if job.state == "done":
+                continue
+            if job.state == "executed":
+                self.start(self.download_task(job))
+            elif job.state == "queued":
+                self.start(self.follow_task(job, self.server(job.server)))
+            else:
+                if job.state in ("failed", "interrupted"):
+                    self.new_attempt(job)
+                    self.set_state(job, "pending")
+                self.pending.append(job)
+        if self.manifest.dirty:
+            self.manifest.save()
+
+    def start(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None and self.fatal is None:
+            error = task.exception()
+            self.fatal = error if isinstance(error, ClientError) else ClientError(f"internal error: {error!r}")
+        self.wake.set()
+
+    async def schedule(self, servers: list[Server]) -> None:
+        while (self.pending or self.tasks) and self.fatal is None:
+            while self.pending:
+                server = self.pick_server(servers)
+                if server is None:
+                    break
+                job = self.pending.popleft()
+                server.dispatched += 1
+                self.start(self.submit_task(job, server))
+            if self.pending and not self.tasks and all(
+                    not s.up and time.monotonic() - s.down_since > self.settings.server_down_timeout for s in servers):
+                reasons = "; ".join(f"{s.url}: {s.last_error}" for s in servers)
+                raise ServerUnreachable(f"no ComfyUI server has answered for {self.settings.server_down_timeout:g} s "
+                                        f"({reasons}); {len(self.pending)} job(s) not run")
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), 1.0)
+            except asyncio.TimeoutError:
+                pass
+
+    # ------------------------------------------------------------------ one job
+    def new_attempt(self, job: JobRecord) -> None:
+        """A fresh prompt id for queueing the job again (a reused id could be mistaken for the old run)."""
+        job.prompt_id = uuid.uuid4().hex
+        job.server = ""
+        job.outputs = []
+        job.error = ""
+
+    def requeue(self, job: JobRecord, why: str) -> None:
+        lost = sum(1 for a in job.attempts if a.get("result") == "lost")
+        if lost >= self.settings.max_attempts:
+            job.error = f"lost {lost} times ({why}); giving up"
+            self.set_state(job, "failed")
+            self.emit("failed", job, job.server, message=job.error)
+            return
+        self.new_attempt(job)
+        self.set_state(job, "pending")
+        self.manifest.log(job)
+        self.emit("lost", job, message=why)
+        self.pending.appendleft(job)
+
+    async def submit_task(self, job: JobRecord, server: Server) -> None:
+        workflow = self.manifest.workflows[job.workflow]
+        titles = workflow.output_titles()
+        try:
+            uploads = {}
+            for pname, path in workflow.image_parameters(job.params).items():
+                uploads[pname] = await server.upload_image(Path(path))
+            prompt = workflow.bind(job.params, uploads)
+        except ServerUnreachable:
+            self.pending.appendleft(job)
+            return
+        except (ClientError, InputError, OSError) as err:
+            return self.fail(job, str(err))
+        finally:
+            server.dispatched -= 1
+        attempt = self.attach(job, server)
+        job.queued_at = now_iso()
+        job.attempts.append({"server": server.url, "prompt_id": job.prompt_id, "at": job.queued_at})
+        self.set_state(job, "queued")
+        self.manifest.log(job)  # on disk before the prompt can reach the server
+        self.emit("queued", job, server.url)
+        try:
+            await server.submit(prompt, job.prompt_id, titles)
+        except PromptRejected as err:
+            server.attempts.pop(attempt.prompt_id, None)
+            job.attempts[-1]["result"] = "rejected"
+            return self.fail(job, str(err))
+        except ServerUnreachable:
+            # It may have arrived: the server is asked about it when it answers again.
+            attempt.wake("check")
+        await self.follow(job, attempt)
+
+    def attach(self, job: JobRecord, server: Server) -> _Attempt:
+        workflow = self.manifest.workflows[job.workflow]
+        job.server = server.url
+        attempt = _Attempt(job, server, len(workflow.prompt), workflow.output_titles(), self.emit)
+        server.attempts[job.prompt_id] = attempt
+        return attempt
+
+    async def follow_task(self, job: JobRecord, server: Server) -> None:
+        """A resumed job the manifest says is on ``server``: ask the server about it, then follow it."""
+        if server.listener is None:
+            # A server outside this run's list: take its result if it has one, else queue the job here.
+            await self.follow_foreign(job, server)
+            return
+        attempt = self.attach(job, server)
+        attempt.wake("check")
+        await self.follow(job, attempt)
+
+    async def follow_foreign(self, job: JobRecord, server: Server) -> None:
+        try:
+            if job.prompt_id in await server.queued_ids():
+                await server.cancel([job.prompt_id])
+            entry = await server.history(job.prompt_id)
+        except ClientError:
+            entry = None
+        if entry is not None and entry.get("status", {}).get("status_str") == "success":
+            await self.finish(job, server, entry.get("outputs", {}))
+        else:
+            self.requeue(job, f"{server.url} is not in this run's servers")
+
+    async def follow(self, job: JobRecord, attempt: _Attempt) -> None:
+        """Wait for the job's end on its server, then take the result (or queue it again if it was lost)."""
+        server = attempt.server
+        deadline = time.monotonic() + self.settings.job_timeout if self.settings.job_timeout else None
+        try:
+            while True:
+                if deadline is not None and time.monotonic() > deadline:
+                    return await self.time_out(job, attempt)
+                wait = self.settings.poll_interval
+                if deadline is not None:
+                    wait = max(0.0, min(wait, deadline - time.monotonic()))
+                try:
+                    await asyncio.wait_for(attempt.signal.wait(), wait)
+                    reason = attempt.reason
+                    attempt.signal.clear()
+                except asyncio.TimeoutError:
+                    if not server.up or time.monotonic() - attempt.last_event < self.settings.poll_interval:
+                        continue
+                    reason = "check"  # quiet for a while: make sure no event was missed
+                if reason == "lost" and attempt.succeeded:
+                    job.attempts[-1]["result"] = "success"
+                    return await self.finish(job, server, attempt.outputs)
+                if reason == "lost":
+                    job.attempts[-1]["result"] = "lost"
+                    away = self.settings.server_down_timeout
+                    return self.requeue(job, f"{server.url} was unreachable for {away:g} s")
+                try:
+                    if reason == "check" and job.prompt_id in await server.queued_ids():
+                        continue
+                    entry = await server.history(job.prompt_id)
+                except ClientError:
+                    continue  # the server is away; it is asked again when it is back
+                if entry is None and attempt.succeeded:
+                    # Finished (we saw it), but the server forgot it (restarted): its files are still there.
+                    entry = {"status": {"status_str": "success"}, "outputs": attempt.outputs}
+                if entry is None:
+                    job.attempts[-1]["result"] = "lost"
+                    return self.requeue(job, f"{server.url} no longer knows the prompt (it restarted)")
+                if entry.get("status", {}).get("status_str") == "success":
+                    job.attempts[-1]["result"] = "success"
+                    return await self.finish(job, server, entry.get("outputs") or attempt.outputs)
+                job.attempts[-1]["result"] = "error"
+                return self.fail(job, describe_failure(entry, attempt.titles))
+        finally:
+            server.attempts.pop(attempt.prompt_id, None)  # the job may hold a new id by now (queued again)
+
+    async def time_out(self, job: JobRecord, attempt: _Attempt) -> None:
+        server = attempt.server
+        try:
+            await server.cancel([job.prompt_id])
+            entry = await server.history(job.prompt_id)
+        except ClientError:
+            entry = None
+        if entry is not None and entry.get("status", {}).get("status_str") == "success":
+            return await self.finish(job, server, entry.get("outputs", {}))
+        job.attempts[-1]["result"] = "timeout"
+        self.fail(job, f"did not finish within {self.settings.job_timeout:g} s on {server.url}")
+
+    def fail(self, job: JobRecord, error: str) -> None:
+        job.error = error
+        job.finished_at = now_iso()
+        self.set_state(job, "failed")
+        self.emit("failed", job, job.server, message=error)
+
+    async def finish(self, job: JobRecord, server: Server, outputs: Mapping[str, Any]) -> None:
+        """The server finished the job: record its outputs (so it is never queued again), then download them."""
+        titles = self.manifest.workflows[job.workflow].output_titles()
+        job.outputs = output_refs(outputs, titles, self.settings.download_types)
+        self.set_state(job, "executed")
+        self.manifest.log(job)  # never queued again, even if the server forgets it before the download
+        self.emit("executed", job, server.url, fraction=1.0)
+        await self.download(job, server)
+
+    async def download_task(self, job: JobRecord) -> None:
+        await self.download(job, self.server(job.server))
+
+    async def download(self, job: JobRecord, server: Server) -> None:
+        folder = self.manifest.out_dir / safe_name(job.name)
+        files = []
+        try:
+            for ref, name in zip(job.outputs, local_names(job.outputs)):
+                data = await self.fetch(server, ref)
+                path = folder / name
+                write_atomic(path, data)
+                files.append({"path": path.relative_to(self.manifest.out_dir).as_posix(),
+                              "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "node": ref["node"],
+                              "server_file": ref["filename"]})
+        except (ClientError, OSError) as err:
+            # It stays "executed": a resume downloads the files without running the job again.
+            job.error = f"outputs not downloaded: {err}"
+            self.emit("failed", job, server.url, message=job.error)
+            return
+        job.files = files
+        job.error = ""
+        job.finished_at = now_iso()
+        self.set_state(job, "done")
+        if self.settings.forget_history:
+            self.to_forget.setdefault(server.url, []).append(job.prompt_id)
+        self.emit("done", job, server.url, fraction=1.0)
+
+    async def fetch(self, server: Server, ref: Mapping[str, str]) -> bytes:
+        """One output file; while its server is away (restarting), wait for it up to the down timeout."""
+        try:
+            return await server.view(ref)
+        except ServerUnreachable:
+            if server.listener is None:
+                raise
+            try:
+                await asyncio.wait_for(server.connected.wait(), self.settings.server_down_timeout)
+            except asyncio.TimeoutError:
+                raise ServerUnreachable(f"{server.url} did not come back to serve {ref['filename']}") from None
+            return await server.view(ref)
+
+    # ------------------------------------------------------------------ manifest, cancelling
+    async def flush_periodically(self, interval: float = 0.5) -> None:
+        """Rewrite the manifest when it changed: every ``interval`` s, or less often for big batches, so that the
+        rewrites take at most about 5% of the time (the journal covers what matters in between)."""
+        pause = interval
+        while True:
+            await asyncio.sleep(pause)
+            if self.manifest.dirty:
+                started = time.monotonic()
+                self.manifest.save()
+                pause = max(interval, 20 * (time.monotonic() - started))
+                await self.forget_done()
+
+    async def forget_done(self) -> None:
+        """Drop finished prompts from the servers' histories, only once the manifest on disk says they are done."""
+        forget, self.to_forget = self.to_forget, {}
+        for url, prompt_ids in forget.items():
+            try:
+                await self.servers[url].forget(prompt_ids)
+            except ClientError:
+                pass
+
+    async def stop_on_servers(self) -> None:
+        """Cancelled: remove this batch's prompts from the servers and record where each job stands."""
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks.clear()
+        by_server: dict[str, list[JobRecord]] = {}
+        for job in self.manifest.jobs:
+            if job.state == "queued":
+                by_server.setdefault(job.server, []).append(job)
+        await asyncio.gather(*(self.stop_on_server(self.server(url), jobs) for url, jobs in by_server.items()))
+        self.manifest.save()
+
+    async def stop_on_server(self, server: Server, jobs: list[JobRecord]) -> None:
+        try:
+            await asyncio.wait_for(server.cancel([job.prompt_id for job in jobs]), self.settings.request_timeout)
+            for job in jobs:
+                entry = await asyncio.wait_for(server.history(job.prompt_id), self.settings.request_timeout)
+                if entry is not None and entry.get("status", {}).get("status_str") == "success":
+                    # It finished before the interrupt arrived: keep it, a resume only downloads it.
+                    titles = self.manifest.workflows[job.workflow].output_titles()
+                    job.outputs = output_refs(entry.get("outputs", {}), titles, self.settings.download_types)
+                    self.set_state(job, "executed")
+                else:
+                    self.set_state(job, "interrupted")
+                    self.emit("interrupted", job, server.url)
+        except (ClientError, asyncio.TimeoutError):
+            pass  # unreachable: its jobs stay "queued" and a resume asks the server again

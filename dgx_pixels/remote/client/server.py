@@ -1,0 +1,384 @@
+"""One ComfyUI server: HTTP calls with timeouts and retries, and its websocket feed."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import aiohttp
+
+from .records import ClientError, JobRecord, PromptRejected, ServerUnreachable, normalise_url, safe_name
+
+
+def _describe(err: BaseException, timeout: float) -> str:
+    if isinstance(err, asyncio.TimeoutError):
+        return f"no answer within {timeout:g} s"
+    if isinstance(err, aiohttp.ClientConnectorError):
+        os_error = err.os_error
+        errno = getattr(os_error, "errno", None)
+        reason = (os.strerror(errno) if isinstance(errno, int) and errno > 0
+                  else getattr(os_error, "strerror", None) or str(os_error or err))
+        return f"cannot connect to {err.host}:{err.port} ({reason.lower()})"
+    return str(err) or type(err).__name__
+
+
+@dataclass
+class Settings:
+    queue_depth: int = 2
+    request_timeout: float = 30.0
+    connect_timeout: float = 5.0
+    job_timeout: float | None = None
+    retries: int = 4
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+    server_down_timeout: float = 60.0
+    max_attempts: int = 3
+    poll_interval: float = 5.0
+    forget_history: bool = False
+    download_types: tuple[str, ...] = ("output",)
+
+
+class _Attempt:
+    """One queueing of a job on a server, fed by the server's websocket events."""
+
+    def __init__(self, job: JobRecord, server: "Server", total_nodes: int, titles: Mapping[str, str],
+                 emit: Callable[..., None]):
+        self.job = job
+        self.server = server
+        self.prompt_id = job.prompt_id
+        self.total_nodes = max(total_nodes, 1)
+        self.titles = titles
+        self.emit = emit
+        self.signal = asyncio.Event()
+        self.reason = ""
+        self.last_event = time.monotonic()
+        self.nodes_done: set[str] = set()
+        self.node: str | None = None
+        self.step: tuple[int, int] | None = None
+        self.outputs: dict[str, Any] = {}
+        self.succeeded = False
+
+    def fraction(self) -> float:
+        partial = self.step[0] / self.step[1] if self.step and self.step[1] else 0.0
+        return min(1.0, (len(self.nodes_done) + partial) / self.total_nodes)
+
+    def wake(self, reason: str) -> None:
+        # "ended" (the server said so) and "lost" outrank a "check" still waiting to be handled.
+        if not self.signal.is_set() or self.reason == "check":
+            self.reason = reason
+        self.signal.set()
+
+    def on_event(self, kind: str, data: dict) -> None:
+        self.last_event = time.monotonic()
+        if kind == "execution_start":
+            self.emit("running", self.job, self.server.url)
+            return
+        if kind == "execution_cached":
+            self.nodes_done.update(data.get("nodes") or [])
+        elif kind == "executing":
+            if self.node is not None:
+                self.nodes_done.add(self.node)
+            self.node, self.step = data.get("node"), None
+            if self.node is None:
+                self.wake("ended")
+                return
+        elif kind == "progress":
+            self.step = (int(data.get("value", 0)), int(data.get("max", 0)))
+        elif kind == "executed":
+            self.nodes_done.add(str(data.get("node")))
+            if data.get("output"):
+                self.outputs[str(data.get("node"))] = data["output"]
+        elif kind == "execution_success":
+            self.succeeded = True
+            return
+        else:
+            return
+        title = self.titles.get(self.node, self.node or "")
+        self.emit("progress", self.job, self.server.url, fraction=self.fraction(), node=title, step=self.step)
+
+
+class Server:
+    """One ComfyUI server: HTTP calls with timeouts and retries, and its websocket feed (reconnecting)."""
+
+    def __init__(self, url: str, session: aiohttp.ClientSession, client_id: str, settings: Settings,
+                 on_change: Callable[[], None] = lambda: None, emit: Callable[..., None] = lambda *a, **k: None):
+        self.url = normalise_url(url)
+        self.session = session
+        self.client_id = client_id
+        self.settings = settings
+        self.on_change = on_change
+        self.emit = emit
+        self.up = False
+        self.failures = 0  # connection attempts failed in a row
+        self.load = 0  # prompts waiting or running there, everyone's, as the server last reported
+        self.dispatched = 0  # jobs handed to this server whose prompt is not registered yet
+        self.down_since = time.monotonic()
+        self.last_error = "not contacted yet"
+        self.attempts: dict[str, _Attempt] = {}
+        # Prompts this client gave up on while the server was away: deleted there if it comes back with them.
+        self.abandoned: set[str] = set()
+        self.uploads: dict[str, str] = {}
+        self.listener: asyncio.Task | None = None
+        self.connected = asyncio.Event()
+
+    @property
+    def busy(self) -> int:
+        """The queue length used for choosing a server: the server's report, never less than our own prompts
+        there (the report lags behind what was just sent)."""
+        return max(self.load, len(self.attempts) + self.dispatched)
+
+    # ------------------------------------------------------------------ HTTP
+    async def request(self, method: str, path: str, *, json_body: Any = None, params: dict | None = None,
+                      form: Callable[[], aiohttp.FormData] | None = None, retries: int | None = None,
+                      timeout: float | None = None) -> tuple[int, bytes]:
+        """(status, body) of one HTTP call; connection failures, timeouts and 5xx answers are retried with
+        exponential backoff, then raise ServerUnreachable."""
+        retries = self.settings.retries if retries is None else retries
+        timeout = timeout or self.settings.request_timeout
+        delay = self.settings.backoff
+        for attempt in range(retries + 1):
+            try:
+                async with self.session.request(method, self.url + path, json=json_body, params=params,
+                                                data=form() if form else None,
+                                                timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                    body = await response.read()
+                    if response.status < 500:
+                        return response.status, body
+                    problem = f"HTTP {response.status} from {method} {path}: {body[:300].decode(errors='replace')}"
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as err:
+                problem = _describe(err, timeout)
+            if attempt < retries:
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, self.settings.max_backoff)
+        raise ServerUnreachable(f"cannot reach ComfyUI at {self.url}: {problem}")
+
+    async def get_json(self, path: str, **kwargs) -> Any:
+        status, body = await self.request("GET", path, **kwargs)
+        if status != 200:
+            raise ClientError(f"{self.url}{path}: HTTP {status}: {body[:300].decode(errors='replace')}")
+        return json.loads(body)
+
+    async def queue_remaining(self, **kwargs) -> int:
+        """Prompts waiting or running on the server (everyone's), from ``GET /prompt``."""
+        info = await self.get_json("/prompt", **kwargs)
+        return int(info.get("exec_info", {}).get("queue_remaining", 0))
+
+    async def queued_ids(self) -> set[str]:
+        """Prompt ids running or waiting on the server (``GET /queue``)."""
+        queue = await self.get_json("/queue")
+        return {item[1] for key in ("queue_running", "queue_pending") for item in queue.get(key, [])}
+
+    async def history(self, prompt_id: str) -> dict | None:
+        return (await self.get_json(f"/history/{prompt_id}")).get(prompt_id)
+
+    async def upload_image(self, path: Path) -> str:
+        """Upload a local file into the server's input folder under a content-addressed name (so repeated
+        uploads are free and never renamed); returns the name LoadImage-style inputs take."""
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in self.uploads:
+            return self.uploads[digest]
+        name = f"{safe_name(path.stem)}-{digest[:12]}{path.suffix.lower()}"
+
+        def form() -> aiohttp.FormData:
+            body = aiohttp.FormData()
+            body.add_field("image", data, filename=name, content_type="application/octet-stream")
+            body.add_field("overwrite", "true")
+            return body
+
+        status, answer = await self.request("POST", "/upload/image", form=form)
+        if status != 200:
+            raise ClientError(f"{self.url} refused the upload of {path} (HTTP {status}: "
+                              f"{answer[:300].decode(errors='replace')})")
+        info = json.loads(answer)
+        uploaded = f"{info['subfolder']}/{info['name']}" if info.get("subfolder") else info["name"]
+        self.uploads[digest] = uploaded
+        return uploaded
+
+    async def submit(self, prompt: dict, prompt_id: str, titles: Mapping[str, str]) -> None:
+        """Queue ``prompt`` under ``prompt_id``. A rejection raises PromptRejected with the node errors by title;
+        a 200 that still lists node errors (an output was dropped) is cancelled and rejected too."""
+        body = {"prompt": prompt, "client_id": self.client_id, "prompt_id": prompt_id}
+        delay = self.settings.backoff
+        for attempt in range(self.settings.retries + 1):
+            try:
+                status, raw = await self.request("POST", "/prompt", json_body=body, retries=0)
+                break
+            except ServerUnreachable:
+                if attempt == self.settings.retries:
+                    raise
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self.settings.max_backoff)
+            # The failed try may have reached the server: never queue one prompt id twice.
+            try:
+                if prompt_id in await self.queued_ids() or await self.history(prompt_id) is not None:
+                    return
+            except ClientError:
+                pass
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            raise ClientError(f"{self.url}: /prompt answered HTTP {status} with {raw[:200]!r}") from None
+        if status == 200 and not answer.get("node_errors"):
+            return
+        if status == 200:
+            await self.cancel([prompt_id])
+        raise PromptRejected(f"{self.url} rejected the prompt: " + describe_rejection(answer, titles))
+
+    async def view(self, ref: Mapping[str, str]) -> bytes:
+        params = {"filename": ref["filename"], "subfolder": ref.get("subfolder", ""), "type": ref.get("type", "output")}
+        status, body = await self.request("GET", "/view", params=params)
+        if status != 200:
+            raise ClientError(f"{self.url} has no output file {ref['filename']!r} (HTTP {status})")
+        return body
+
+    async def cancel(self, prompt_ids: Iterable[str]) -> None:
+        """Delete the prompts still waiting in the queue and interrupt the one running, if it is one of them."""
+        prompt_ids = list(prompt_ids)
+        for _ in range(3):
+            await self.request("POST", "/queue", json_body={"delete": prompt_ids}, retries=1)
+            for prompt_id in prompt_ids:
+                await self.request("POST", "/interrupt", json_body={"prompt_id": prompt_id}, retries=1)
+            # A prompt may have started between the delete and the interrupt: look again.
+            left = set(prompt_ids) & await self.queued_ids()
+            if not left:
+                return
+            await asyncio.sleep(0.2)
+            prompt_ids = list(left)
+
+    async def forget(self, prompt_ids: list[str]) -> None:
+        await self.request("POST", "/history", json_body={"delete": prompt_ids}, retries=1)
+
+    # ------------------------------------------------------------------ websocket
+    @property
+    def ws_url(self) -> str:
+        return re.sub(r"^http", "ws", self.url) + "/ws"
+
+    def start_listening(self) -> None:
+        if self.listener is None:
+            self.listener = asyncio.create_task(self._listen(), name=f"dgx-pixels ws {self.url}")
+
+    async def stop_listening(self) -> None:
+        if self.listener is not None:
+            self.listener.cancel()
+            try:
+                await self.listener
+            except asyncio.CancelledError:
+                pass
+            self.listener = None
+
+    async def _listen(self) -> None:
+        delay = self.settings.backoff
+        while True:
+            try:
+                async with self.session.ws_connect(self.ws_url, params={"clientId": self.client_id},
+                                                   heartbeat=20.0, max_msg_size=0) as ws:
+                    self.load = await self.queue_remaining(retries=0)
+                    self.failures = 0
+                    self._set_up(True)
+                    delay = self.settings.backoff
+                    self._recheck_attempts()
+                    await self._delete_abandoned()
+                    async for message in ws:
+                        if message.type == aiohttp.WSMsgType.TEXT:
+                            self._dispatch(message.data)
+                        elif message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                            break
+                    self.last_error = "the websocket closed"
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ClientError, ValueError) as err:
+                self.last_error = _describe(err, self.settings.connect_timeout)
+                self.failures += 1
+            self._set_up(False)
+            self.on_change()
+            if time.monotonic() - self.down_since > self.settings.server_down_timeout:
+                self._fail_over()
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self.settings.max_backoff)
+
+    def _set_up(self, up: bool) -> None:
+        if up == self.up:
+            return
+        self.up = up
+        if up:
+            self.connected.set()
+            self.emit("server_up", None, self.url)
+        else:
+            self.down_since = time.monotonic()
+            self.connected.clear()
+            self.emit("server_down", None, self.url, message=self.last_error)
+        self.on_change()
+
+    def _recheck_attempts(self) -> None:
+        """After (re)connecting, every job still in flight here asks the server where it stands: events sent
+        while the socket was down are lost."""
+        for attempt in list(self.attempts.values()):
+            attempt.wake("check")
+
+    def _fail_over(self) -> None:
+        """The server has been away too long: its unfinished jobs go back to the pool for the other servers (and
+        finished ones stop waiting: their files stay on its disk for a resume)."""
+        for attempt in list(self.attempts.values()):
+            if not attempt.succeeded:
+                self.abandoned.add(attempt.prompt_id)
+            attempt.wake("lost")
+
+    async def _delete_abandoned(self) -> None:
+        if self.abandoned:
+            try:
+                await self.cancel(self.abandoned)
+                self.abandoned.clear()
+            except ClientError:
+                pass
+
+    def _dispatch(self, text: str) -> None:
+        try:
+            event = json.loads(text)
+            kind, data = event.get("type"), event.get("data") or {}
+        except (ValueError, AttributeError):
+            return  # not a message of ComfyUI's protocol
+        if kind == "status":
+            remaining = (data.get("status") or {}).get("exec_info", {}).get("queue_remaining")
+            if remaining is not None:
+                self.load = int(remaining)
+                self.on_change()
+            return
+        attempt = self.attempts.get(data.get("prompt_id"))
+        if attempt is not None:
+            attempt.on_event(kind, data)
+
+
+def describe_rejection(answer: dict, titles: Mapping[str, str]) -> str:
+    """ComfyUI's /prompt error answer as lines naming nodes by title."""
+    lines = []
+    error = answer.get("error")
+    if isinstance(error, dict):
+        details = error.get("details")
+        lines.append(error.get("message", "invalid prompt") + (f": {details}" if details else ""))
+    elif error:
+        lines.append(str(error))
+    for node_id, info in (answer.get("node_errors") or {}).items():
+        title = titles.get(node_id, node_id)
+        for err in info.get("errors", []):
+            details = err.get("details")
+            lines.append(f"node {title!r} ({info.get('class_type', '?')}): {err.get('message', err.get('type'))}"
+                         + (f" ({details})" if details else ""))
+    return "; ".join(lines) or json.dumps(answer)[:500]
+
+
+def describe_failure(entry: dict, titles: Mapping[str, str]) -> str:
+    """Why a history entry did not succeed, from its status messages."""
+    for kind, data in (entry.get("status") or {}).get("messages", []):
+        if kind == "execution_error":
+            title = titles.get(str(data.get("node_id")), data.get("node_id"))
+            return (f"node {title!r} ({data.get('node_type')}) failed: {data.get('exception_type', 'error')}: "
+                    f"{str(data.get('exception_message', '')).strip()}")
+        if kind == "execution_interrupted":
+            return "interrupted on the server"
+    return f"the server reports {entry.get('status')}"

@@ -1,0 +1,1 @@
+"""Sprite sheets and tilesets: frame tags, aligning frames, assembling and slicing sheets, tileset layout."""

@@ -1,0 +1,115 @@
+"""One image of several poses -> frames: by a grid, or by its separate shapes."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..common.errors import InputError
+from .align import _check_cell, _check_spacing
+from .layout import Rect, grid_rects
+
+SLICE_MODES = ("grid", "transparency", "background colour")
+
+CONVERGENCE_CHECK_EVERY = 16
+POINTER_JUMP_EVERY = 4
+
+
+def slice_grid(image: torch.Tensor, cell: tuple[int, int] = (0, 0), columns: int = 0, rows: int = 0,
+               padding: int = 0, offset: int = 0, skip_empty: bool = True) -> list[tuple[torch.Tensor, Rect]]:
+    """Cut an RGBA ``[H, W, 4]`` sheet on a regular grid (the from_grid rules); cell size or column/row count."""
+    height, width = image.shape[:2]
+    padding, offset = _check_spacing("padding", padding), _check_spacing("offset", offset)
+    cell_w, cell_h = _check_cell(cell)
+    if not cell_w:
+        if columns < 1 or rows < 1:
+            raise InputError("grid slicing needs a cell size, or both a column and a row count")
+        cell_w, rem_w = divmod(width - 2 * offset - (columns - 1) * padding, columns)
+        cell_h, rem_h = divmod(height - 2 * offset - (rows - 1) * padding, rows)
+        if rem_w or rem_h or cell_w < 1 or cell_h < 1:
+            raise InputError(f"a {width}x{height} image does not split into {columns}x{rows} equal cells with "
+                             f"padding {padding} and offset {offset}; give the cell size instead")
+    columns = columns or (width - offset + padding) // (cell_w + padding)
+    rows = rows or (height - offset + padding) // (cell_h + padding)
+    rects = [r for r in grid_rects((cell_w, cell_h), columns, rows, padding, offset)
+             if r.right <= width and r.bottom <= height]
+    if not rects:
+        raise InputError(f"a {cell_w}x{cell_h} cell does not fit in the {width}x{height} image")
+    crops = [(image[r.y:r.bottom, r.x:r.right], r) for r in rects]
+    if skip_empty:
+        crops = [(crop, r) for crop, r in crops if bool((crop[..., 3] > 0).any())]
+    if not crops:
+        raise InputError("every grid cell is fully transparent; nothing to slice")
+    return crops
+
+
+def label_components(foreground: torch.Tensor) -> torch.Tensor:
+    """8-connected labels of a ``[H, W]`` bool mask (0 = background), batched on the device.
+
+    Every pixel starts with its own id and takes the largest id among its neighbours each round; every few rounds
+    it also jumps to the label its label's pixel already has (pointer jumping), so a long winding shape converges
+    in a few hundred rounds instead of one round per pixel of its length.
+    """
+    height, width = foreground.shape
+    dtype = torch.float32 if height * width < 2 ** 24 else torch.float64
+    keep = foreground.view(1, 1, height, width).to(dtype)
+    labels = torch.arange(1, height * width + 1, device=foreground.device, dtype=dtype).view(1, 1, height, width)
+    labels = labels * keep
+    for _ in range(0, height * width, CONVERGENCE_CHECK_EVERY):
+        previous = labels
+        for step in range(CONVERGENCE_CHECK_EVERY):  # a device sync only now and then
+            labels = F.max_pool2d(labels, 3, stride=1, padding=1) * keep
+            if step % POINTER_JUMP_EVERY == POINTER_JUMP_EVERY - 1:
+                flat = labels.view(-1)
+                labels = flat[(flat.long() - 1).clamp(min=0)].view_as(labels) * keep
+        if torch.equal(labels, previous):
+            break
+    return labels.view(height, width).long()
+
+
+def slice_components(image: torch.Tensor, min_area: int = 4, gap: int = 1) -> list[tuple[torch.Tensor, Rect]]:
+    """Split an RGBA ``[H, W, 4]`` image into its separate opaque shapes, in reading order.
+
+    Parts up to ``gap`` pixels apart belong to one pose (a sword held clear of the hand); shapes smaller than
+    ``min_area`` pixels are specks and are left out.
+    """
+    opaque = image[..., 3] > 0
+    if not bool(opaque.any()):
+        raise InputError("the image has no opaque pixels; nothing to slice (is its background transparent?)")
+    grown = opaque
+    if gap > 0:
+        radius = (int(gap) + 1) // 2
+        grown = F.max_pool2d(opaque.float()[None, None], 2 * radius + 1, stride=1, padding=radius)[0, 0] > 0
+    labels = label_components(grown) * opaque
+    ys, xs = torch.nonzero(opaque, as_tuple=True)
+    values, inverse = torch.unique(labels[ys, xs], return_inverse=True)
+    count = values.numel()
+
+    def reduce(source, how):
+        return torch.full((count,), -1 if how == "amax" else 1 << 30, device=source.device,
+                          dtype=source.dtype).scatter_reduce(0, inverse, source, how)
+
+    stats = torch.stack([reduce(xs, "amin"), reduce(ys, "amin"), reduce(xs, "amax") + 1, reduce(ys, "amax") + 1,
+                         torch.bincount(inverse, minlength=count), values]).T.tolist()
+    shapes = [s for s in stats if s[4] >= min_area]
+    if not shapes:
+        raise InputError(f"no shape has at least {min_area} opaque pixels; lower the minimum size")
+    crops = []
+    for x0, y0, x1, y1, _, label in _reading_order(shapes):
+        crop = image[y0:y1, x0:x1].clone()
+        crop[..., 3] *= (labels[y0:y1, x0:x1] == label).to(crop.dtype)  # neighbours reaching into the box stay out
+        crops.append((crop, Rect(x0, y0, x1 - x0, y1 - y0)))
+    return crops
+
+
+def _reading_order(shapes: list[list[int]]) -> list[list[int]]:
+    """Rows of shapes that overlap vertically, top to bottom; left to right inside a row."""
+    rows: list[list[list[int]]] = []
+    bottom = -1
+    for shape in sorted(shapes, key=lambda s: (s[1], s[0])):
+        if rows and shape[1] < bottom:
+            rows[-1].append(shape)
+            bottom = max(bottom, shape[3])
+        else:
+            rows.append([shape])
+            bottom = shape[3]
+    return [shape for row in rows for shape in sorted(row, key=lambda s: s[0])]

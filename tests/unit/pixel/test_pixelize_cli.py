@@ -1,0 +1,93 @@
+"""`dgx-pixels pixelize`: files in, native pixel art out, per-file errors that do not stop the batch."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from dgx_pixels.image import io as imageio
+from pixel_art import blow_up, true_sprite, uniform_cuts
+from paths import REPO
+
+ROOT = REPO
+
+
+def pixelize(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dgx_pixels", "pixelize", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def fake_sprite(path: Path, seed: int, cell: float = 9.5, size=(16, 12)) -> np.ndarray:
+    rgb, mask = true_sprite(*size, seed=seed)
+    image, big_mask = blow_up(rgb, mask, uniform_cuts(size[0], cell), uniform_cuts(size[1], cell))
+    imageio.save_png(path, image[0], big_mask[0])
+    return rgb, mask
+
+
+def test_one_file_to_one_file_keeps_alpha(tmp_path):
+    rgb, mask = fake_sprite(tmp_path / "knight.png", 1)
+    result = pixelize(tmp_path / "knight.png", "-o", tmp_path / "out.png")
+    assert result.returncode == 0, result.stderr
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    assert out.shape == (12, 16, 4)
+    assert np.array_equal(out[..., 3] == 0, mask == 1)
+    opaque = mask == 0
+    assert np.array_equal(out[..., :3][opaque], rgb[opaque])
+
+
+def test_many_files_to_a_folder_and_a_bad_file_does_not_stop_the_rest(tmp_path):
+    for seed in range(3):
+        fake_sprite(tmp_path / f"frame{seed}.png", seed)
+    (tmp_path / "broken.png").write_text("not an image")
+    inputs = [tmp_path / "frame0.png", tmp_path / "broken.png", tmp_path / "frame1.png", tmp_path / "frame2.png"]
+    result = pixelize(*inputs, "-o", tmp_path / "out")
+    assert result.returncode == 1
+    assert "broken.png: not a readable image" in result.stderr and "1 of 4 file(s) failed" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["frame0.png", "frame1.png", "frame2.png"]
+
+
+def test_lock_and_size_options(tmp_path):
+    for seed in range(2):
+        fake_sprite(tmp_path / f"walk{seed}.png", seed, cell=8.0, size=(12, 12))
+    result = pixelize(tmp_path / "walk0.png", tmp_path / "walk1.png", "-o", tmp_path / "out", "--lock",
+                      "--size", "12x12", "--reducer", "median")
+    assert result.returncode == 0, result.stderr
+    assert {Image.open(p).size for p in (tmp_path / "out").iterdir()} == {(12, 12)}
+    Image.new("RGB", (40, 40)).save(tmp_path / "other.png")
+    result = pixelize(tmp_path / "walk0.png", tmp_path / "other.png", "-o", tmp_path / "out2", "--lock")
+    assert result.returncode == 2 and "--lock needs inputs of one size" in result.stderr
+
+
+def test_bad_options_are_clear(tmp_path):
+    fake_sprite(tmp_path / "a.png", 0)
+    result = pixelize(tmp_path / "a.png", "-o", tmp_path / "b.png", "--reducer", "mean")
+    assert result.returncode == 1 and "reducer must be one of" in result.stderr
+    result = pixelize(tmp_path / "a.png", "-o", tmp_path / "b.png", "--size", "huge")
+    assert result.returncode == 1 and "64x64 or 64" in result.stderr
+
+
+def test_colors_and_palette_options_lock_the_batch_to_one_palette(tmp_path):
+    for seed in range(3):
+        fake_sprite(tmp_path / f"run{seed}.png", seed, cell=8.0, size=(12, 12))
+    inputs = [tmp_path / f"run{seed}.png" for seed in range(3)]
+    for grid in ("--lock", None):  # one palette for all inputs, with or without one locked grid
+        out = tmp_path / f"four{grid}"
+        result = pixelize(*inputs, "-o", out, "--colors", "4", *([grid] if grid else []))
+        assert result.returncode == 0, result.stderr
+        used = set()
+        for path in out.iterdir():
+            rgba = np.asarray(Image.open(path).convert("RGBA"))
+            used |= {tuple(p) for p in rgba[rgba[..., 3] > 0][:, :3]}
+        assert len(used) <= 4
+    result = pixelize(inputs[0], "-o", tmp_path / "gb.png", "--palette", "Game Boy DMG")
+    assert result.returncode == 0, result.stderr
+    rgba = np.asarray(Image.open(tmp_path / "gb.png").convert("RGBA"))
+    assert {tuple(p) for p in rgba[rgba[..., 3] > 0][:, :3]} <= {(15, 56, 15), (48, 98, 48), (139, 172, 15),
+                                                                 (155, 188, 15)}
+    result = pixelize(inputs[0], "-o", tmp_path / "x.png", "--palette", "Mystery 9")
+    # refused before any file is written
+    assert result.returncode == 2 and "no built-in palette 'Mystery 9'" in result.stderr
+    assert not (tmp_path / "x.png").exists()
