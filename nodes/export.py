@@ -9,7 +9,7 @@ from comfy_api.latest import io
 from ..dgx_pixels.sheets.layout import KINDS
 from ..dgx_pixels.export.bevy import export_bevy
 from ..dgx_pixels.export.safe_write import ENV_ROOTS, allowed_roots
-from ..dgx_pixels.image.ops import check_image, check_mask, split_alpha
+from ..dgx_pixels.image.ops import check_image, check_mask, join_alpha, split_alpha
 from .runtime import CATEGORY, node_id, user_errors
 from .sheets import SHEET, sheet_player_ui
 
@@ -61,8 +61,8 @@ class BevyExport(io.ComfyNode):
         with user_errors("Bevy Export"):
             image = check_image(sheet)
             rgb, own = split_alpha(image[:1].float().cpu())
-            alpha = 1.0 - torch.maximum(check_mask(mask[:1].float().cpu() if mask is not None else None, rgb), own)
-            rgba = torch.cat([rgb, alpha.unsqueeze(-1)], dim=-1)[0]
+            transparent = torch.maximum(check_mask(mask[:1].float().cpu() if mask is not None else None, rgb), own)
+            rgba = join_alpha(rgb, transparent)[0]
             result = export_bevy(rgba, layout, project, name, export_roots(),
                                  kind=None if folder == "auto" else folder, png_meta=png_meta,
                                  require_bevy=must_be_bevy_project)

@@ -8,12 +8,14 @@ import torch
 
 from comfy_api.latest import io, ui
 
+from ..dgx_pixels.image.ops import join_alpha
+
 
 def _save_temp(image: torch.Tensor, mask: torch.Tensor | None, cls) -> dict:
     """Save the first image of a batch (RGBA when a mask is given) and return its /view reference."""
     frame = image[:1, ..., :3].float().cpu()
     if mask is not None:
-        frame = torch.cat([frame, 1.0 - mask[:1].float().cpu().unsqueeze(-1)], dim=-1)
+        frame = join_alpha(frame, mask[:1].float().cpu())
     saved = ui.ImageSaveHelper.save_images(frame, filename_prefix="dgx_pixels_preview", cls=cls,
                                            folder_type=io.FolderType.temp, compress_level=1)
     return dict(saved[0])

@@ -6,14 +6,13 @@ import torch
 
 from comfy_api.latest import io
 
-from ..dgx_pixels.image import background
+from ..dgx_pixels.image.ops import split_alpha
 from ..dgx_pixels.sheets import tileset
-from ..dgx_pixels.sheets.align import ALIGNMENTS, MAX_SPACING, align_frames
+from ..dgx_pixels.sheets.align import ALIGNMENTS, MAX_SPACING
 from ..dgx_pixels.sheets.assemble import LAYOUTS, MAX_EXTRUDE, assemble_sheet, frames_from_batches
 from ..dgx_pixels.sheets.layout import SheetLayout
-from ..dgx_pixels.sheets.slice import SLICE_MODES, slice_components, slice_grid
+from ..dgx_pixels.sheets.slice import SLICE_MODES, slice_sheet
 from ..dgx_pixels.sheets.frames import Frame, coerce_frames, parse_tag_spec
-from ..dgx_pixels.image.ops import check_image, check_mask, split_alpha
 from . import previews
 from .runtime import CATEGORY, check_interrupt, node_id, to_compute, to_output, user_errors
 
@@ -31,7 +30,8 @@ def _first(value, default=None):
 
 def _split(rgba: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``[..., H, W, 4]`` RGBA -> IMAGE and MASK (1 = transparent) on the intermediate device."""
-    return to_output(rgba[..., :3].contiguous()), to_output((1.0 - rgba[..., 3]).contiguous())
+    image, mask = split_alpha(rgba)
+    return to_output(image.contiguous()), to_output(mask.contiguous())
 
 
 def sheet_player_ui(cls, sheet: torch.Tensor, layout: SheetLayout) -> dict:
@@ -178,25 +178,15 @@ class SliceSpriteSheet(io.ComfyNode):
                 grid_offset, min_size, join_gap, key_colour, tolerance, cell_width, cell_height, align, tags,
                 mask=None) -> io.NodeOutput:
         with user_errors("Slice Sprite Sheet"):
-            image = check_image(to_compute(image), min_size=2)
-            rgb, own = split_alpha(image)
-            alpha_mask = torch.maximum(check_mask(to_compute(mask), rgb), own)
-            if separate_by == "background colour":
-                alpha_mask, _ = background.background_to_alpha(rgb, alpha_mask, "flood from edges", tolerance,
-                                                               key_colour)
-            pieces = []
-            for rgba in torch.cat([rgb, 1.0 - alpha_mask.unsqueeze(-1)], dim=-1):
-                check_interrupt()
-                if separate_by == "grid":
-                    pieces += slice_grid(rgba, (grid_cell_width, grid_cell_height), grid_columns, grid_rows,
-                                         grid_padding, grid_offset)
-                else:
-                    pieces += slice_components(rgba, min_size, join_gap)
-            cells, _ = align_frames([crop for crop, _ in pieces], align, (cell_width, cell_height))
-            frame_tags = parse_tag_spec(tags) if tags.strip() else [Frame("all", i) for i in range(len(pieces))]
+            cells, _ = slice_sheet(to_compute(image), to_compute(mask), separate_by,
+                                   grid_cell=(grid_cell_width, grid_cell_height), grid_columns=grid_columns,
+                                   grid_rows=grid_rows, grid_padding=grid_padding, grid_offset=grid_offset,
+                                   min_size=min_size, join_gap=join_gap, key_colour=key_colour, tolerance=tolerance,
+                                   cell=(cell_width, cell_height), align=align, before_each=check_interrupt)
+            frame_tags = parse_tag_spec(tags) if tags.strip() else [Frame("all", i) for i in range(len(cells))]
             preview, preview_layout = assemble_sheet(list(cells), frame_tags, align="pivot")
             frames_image, frames_mask = _split(cells)
-            return io.NodeOutput(frames_image, frames_mask, frame_tags, len(pieces),
+            return io.NodeOutput(frames_image, frames_mask, frame_tags, len(cells),
                                  ui=sheet_player_ui(cls, preview, preview_layout))
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from ..common.errors import InputError
 from ..common.files import write_atomic
+from ..common.sizes import parse_size
 
 
 def _size(text: str) -> tuple[int, int]:
     try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 32x32") from None
-    return width, height
+        return parse_size(text)
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _pivot(text: str) -> tuple[float, float]:
@@ -154,23 +154,15 @@ def _tileset(args) -> int:
 
 
 def _slice(args) -> int:
-    import torch
-
-    from ..image.background import background_to_alpha
-    from ..image.png import png_bytes, to_rgba8
     from ..image.io import load_image
-    from ..sheets.align import align_frames
-    from ..sheets.slice import slice_components, slice_grid
+    from ..image.png import png_bytes, to_rgba8
+    from ..sheets.slice import slice_sheet
 
     image, mask = load_image(args.image)
-    if args.by == "background":
-        mask, _ = background_to_alpha(image, mask, "flood from edges", 0.12, args.key_colour)
-    rgba = torch.cat([image, 1.0 - mask.unsqueeze(-1)], dim=-1)[0]
-    if args.by == "grid":
-        pieces = slice_grid(rgba, args.grid_cell, args.grid[0], args.grid[1])
-    else:
-        pieces = slice_components(rgba, args.min_size, args.gap)
-    cells, placement = align_frames([crop for crop, _ in pieces], "baseline", args.cell)
+    separate_by = "background colour" if args.by == "background" else args.by
+    cells, placement = slice_sheet(image, mask, separate_by, grid_cell=args.grid_cell, grid_columns=args.grid[0],
+                                   grid_rows=args.grid[1], min_size=args.min_size, join_gap=args.gap,
+                                   key_colour=args.key_colour, cell=args.cell)
     for number, cell in enumerate(cells):
         write_atomic(args.output / f"{args.image.stem}_{number:03d}.png", png_bytes(to_rgba8(cell)))
     print(f"{args.output}: {len(cells)} frames of {placement.cell[0]}x{placement.cell[1]}")

@@ -3,10 +3,11 @@ without a ComfyUI server."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from ..common.errors import InputError
+from ..common.files import write_atomic
+from ..common.sizes import parse_size
 
 
 def register(subparsers) -> None:
@@ -52,16 +53,6 @@ def _read_custom(path: Path | None) -> str:
         raise InputError(f"{path}: cannot read the custom animations ({err})") from None
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    parts = text.lower().replace(" ", "").split("x")
-    if len(parts) not in (1, 2) or not all(part.isdigit() for part in parts):
-        raise InputError(f"size {text!r} is not like 512 or 512x768")
-    width, height = int(parts[0]), int(parts[-1])
-    if not (16 <= width <= 4096 and 16 <= height <= 4096):
-        raise InputError(f"size {text!r}: width and height must be 16..4096")
-    return width, height
-
-
 def _list(args) -> int:
     from ..poses.parser import available_animations
     from ..poses.rig import PARAMETERS
@@ -78,15 +69,6 @@ def _list(args) -> int:
     return 0
 
 
-def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _render(args) -> int:
     import torch
 
@@ -97,7 +79,7 @@ def _render(args) -> int:
     from ..poses.parser import resolve_animations
     from ..poses.rig import resolve_directions
 
-    width, height = parse_size(args.size)
+    width, height = parse_size(args.size, "--size", lone="square", low=16, high=4096)
     if args.output.exists() and not args.output.is_dir():
         raise InputError(f"{args.output} is a file; -o takes a folder")
     animations = resolve_animations(args.animations or DEFAULT_ANIMATIONS, _read_custom(args.custom),
@@ -124,7 +106,8 @@ def _render(args) -> int:
                      for value in ((round(x, 2), round(y, 2), 1.0) if shown else (0.0, 0.0, 0.0))]
         frames.append({**frame.to_dict(), "tag": frame.tag, "prompt": text, "seed": seed,
                        "pose_keypoints_2d": keypoints})
-    _write_json(args.output / "poses.json", {"width": width, "height": height, "keypoint_order": "COCO-18",
-                                             "joints": list(openpose.JOINTS), "frames": frames})
+    listing = {"width": width, "height": height, "keypoint_order": "COCO-18", "joints": list(openpose.JOINTS),
+               "frames": frames}
+    write_atomic(args.output / "poses.json", json.dumps(listing, indent=1).encode())
     print(f"{args.output / 'poses.json'}: {len(frames)} frames")
     return 0

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..common.errors import InputError
+from ..common.files import fsync_dir, write_atomic
 
 ENV_ROOTS = "DGX_PIXELS_EXPORT_ROOTS"
 STATE_DIR = ".dgx-pixels"
@@ -125,30 +126,6 @@ class WriteResult:
     recovered: list[Path] = field(default_factory=list)  # files an interrupted earlier export was finished with
 
 
-def _fsync_dir(path: Path) -> None:
-    if os.name == "posix":
-        descriptor = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
-def _durable_write(path: Path, data: bytes) -> None:
-    """A complete file or none (temp + fsync + rename): for history and pending copies, which nothing watches."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
 def _write_in_place(path: Path, data: bytes) -> None:
     """Overwrite the final file itself (same inode): asset watchers see a write, not a rename."""
     with open(path, "wb") as handle:
@@ -201,28 +178,28 @@ def write_asset_files(directory: Path, files: dict[str, bytes], state_root: Path
     if old:
         snapshot = state / "history" / relative / _timestamp()
         for name, data in old.items():
-            _durable_write(snapshot / name, data)
+            write_atomic(snapshot / name, data, durable=True)
         manifest = {
             "asset": relative.as_posix(), "saved_at": snapshot.name, "reason": "replaced by a new export",
             "files": {name: {"sha256": sha256(data), "bytes": len(data), "replaced_by": sha256(changed[name])}
                       for name, data in old.items()},
         }
-        _durable_write(snapshot / "manifest.json", json.dumps(manifest, indent=2).encode())
+        write_atomic(snapshot / "manifest.json", json.dumps(manifest, indent=2).encode(), durable=True)
         result.history = snapshot
 
     pending = state / "pending" / relative
     shutil.rmtree(pending, ignore_errors=True)
     for name, data in changed.items():
-        _durable_write(pending / "files" / name, data)
+        write_atomic(pending / "files" / name, data, durable=True)
     journal = {"asset": relative.as_posix(), "history": result.history.name if result.history else None,
                "files": {name: {"sha256": sha256(data), "bytes": len(data)} for name, data in changed.items()}}
-    _durable_write(pending / "journal.json", json.dumps(journal, indent=2).encode())
+    write_atomic(pending / "journal.json", json.dumps(journal, indent=2).encode(), durable=True)
 
     try:
         for name, data in changed.items():
             _write_in_place(directory / name, data)
             result.written.append(directory / name)
-        _fsync_dir(directory)
+        fsync_dir(directory)
     except OSError as err:
         raise InputError(f"writing {str(directory)!r} failed ({err}); nothing is lost: the previous files are in "
                          f"{str(result.history or 'no history (they were new)')!r} and the new ones in "

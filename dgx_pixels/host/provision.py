@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..common.errors import InputError
+from ..common.files import write_atomic
 from ..common.paths import PROJECT_ROOT
 
 COMFYUI_URL = "https://github.com/comfyanonymous/ComfyUI.git"
@@ -54,11 +55,7 @@ class Host:
         return Path(self.comfyui)
 
     def save(self) -> None:
-        path = host_dir() / "host.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        tmp.replace(path)
+        write_atomic(host_dir() / "host.json", (json.dumps(asdict(self), indent=2) + "\n").encode())
 
 
 def load_host() -> Host | None:

@@ -9,6 +9,8 @@ from PIL import Image
 
 from ..common.errors import InputError
 from ..common.files import atomic_path
+from .ops import join_alpha
+from .png import to_rgba8, to_uint8
 
 SMALL_IMAGE_PIXELS = 256 * 256
 
@@ -33,11 +35,10 @@ def load_image(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 def to_pil(image: torch.Tensor, mask: torch.Tensor | None = None) -> Image.Image:
     """One image ``[H,W,3]`` (+ mask ``[H,W]``) -> an RGB or RGBA Pillow image (RGBA when any pixel is see-through)."""
-    rgb = (image[..., :3].detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    image = image[..., :3].detach().float().cpu()
     if mask is None or not bool((mask > 0).any()):
-        return Image.fromarray(rgb, "RGB")
-    alpha = ((1.0 - mask.detach().float().cpu().clamp(0, 1)) * 255).round().to(torch.uint8).numpy()
-    return Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+        return Image.fromarray(to_uint8(image), "RGB")
+    return Image.fromarray(to_rgba8(join_alpha(image, mask.detach().float().cpu())), "RGBA")
 
 
 def save_png(path: str | Path, image: torch.Tensor, mask: torch.Tensor | None = None) -> Path:

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..common.errors import InputError
+from ..common.sizes import parse_size
 from ..image.ops import check_image, check_mask
 
 FIT_TOLERANCE = 0.25  # an edge within this share of a cell from a cut counts as explained by it
@@ -221,18 +222,6 @@ def cut_fit(profile: torch.Tensor, cuts: list[int]) -> float:
     return float((profile * near).sum() / profile.sum().clamp(min=1e-9))
 
 
-def parse_size(text: str) -> tuple[int, int | None]:
-    """``"64x64"`` -> (64, 64); ``"64"`` -> (64, None): a width alone keeps the detected aspect."""
-    parts = text.lower().replace(" ", "").split("x")
-    try:
-        values = [int(p) for p in parts if p]
-    except ValueError:
-        values = []
-    if not values or len(values) > 2 or any(v < 1 for v in values) or len(parts) > 2:
-        raise InputError(f"target size {text!r} must look like 64x64 or 64 (a width alone)")
-    return values[0], values[1] if len(values) == 2 else None
-
-
 def detect_grid(
     image: torch.Tensor,
     mask: torch.Tensor | None = None,
@@ -250,7 +239,8 @@ def detect_grid(
     if not 1 <= min_cell <= max_cell:
         raise InputError(f"cell size range {min_cell}..{max_cell} is empty; give min <= max, both >= 1")
     batch, height, width, _ = image.shape
-    want_w, want_h = parse_size(target_size) if target_size.strip() else (None, None)
+    want_w, want_h = (parse_size(target_size, "target size", lone="width", low=1) if target_size.strip()
+                      else (None, None))
     if width < 2 or height < 2:
         return GridSet([PixelGrid.identity(width, height)])
     profile_x, profile_y = edge_profiles(image, mask)

@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 
 from ..common.errors import InputError
-from ..sheets.frames import DIRECTIONS_8, LOOP_ALIASES
+from ..sheets.frames import DIRECTIONS_8, LOOP_ALIASES, parse_duration
 from .library import BUILTIN_ANIMATIONS, DEFAULT_ANIMATIONS, MAX_FRAMES_PER_ANIMATION, Animation, Keyframe
 from .rig import NEUTRAL, PARAMETER_NAMES, PARAMETERS, mirror_pose
 
@@ -15,16 +15,6 @@ _NAME = r"[A-Za-z][A-Za-z0-9_-]*"
 _HEADER = re.compile(rf"^(?P<name>{_NAME})\s*:(?P<rest>.*)$")
 _KEYFRAME = re.compile(r"^(?P<time>[0-9]*\.?[0-9]+)(?:\s+(?P<rest>.*))?$")
 _TOKEN = re.compile(r'"[^"]*"|\S+')
-_DURATION = re.compile(r"^@(?P<value>[0-9]*\.?[0-9]+)(?P<unit>ms|s|fps)?$", re.IGNORECASE)
-
-
-def parse_duration(text: str, where: str) -> int:
-    """``@120ms``, ``@0.1s``, ``@12fps`` or ``@120`` (ms) -> whole milliseconds."""
-    match = _DURATION.match(text)
-    if not match or not float(match["value"]) > 0:
-        raise InputError(f"{where}: duration {text!r} is not a positive time like @80ms, @0.1s or @12fps")
-    value, unit = float(match["value"]), (match["unit"] or "ms").lower()
-    return max(1, round({"ms": value, "s": value * 1000.0, "fps": 1000.0 / value}[unit]))
 
 
 def _check_name(name: str, where: str) -> str:

@@ -14,7 +14,7 @@ ALIGNMENTS = ("baseline", "centre", "pivot")
 MAX_SPACING = 256
 
 
-def _check_frames(frames: list[torch.Tensor]) -> None:
+def check_frames(frames: list[torch.Tensor]) -> None:
     if not frames:
         raise InputError("no frames to put on a sheet (the batch is empty)")
     for number, frame in enumerate(frames):
@@ -24,13 +24,13 @@ def _check_frames(frames: list[torch.Tensor]) -> None:
             raise InputError(f"frame {number} contains NaN or infinite values; check the node that made it")
 
 
-def _check_spacing(name: str, value: int, limit: int = MAX_SPACING) -> int:
+def check_spacing(name: str, value: int, limit: int = MAX_SPACING) -> int:
     if not 0 <= int(value) <= limit:
         raise InputError(f"{name} must be between 0 and {limit} pixels, got {value}")
     return int(value)
 
 
-def _check_cell(cell: tuple[int, int]) -> tuple[int, int]:
+def check_cell(cell: tuple[int, int]) -> tuple[int, int]:
     width, height = (int(v) for v in cell)
     if width < 0 or height < 0 or (width == 0) != (height == 0):
         raise InputError(f"cell size {width}x{height}: give both width and height, or 0x0 for automatic")
@@ -90,7 +90,7 @@ def place_frames(contents: list[Content], align: str = "baseline", cell: tuple[i
     """
     if align not in ALIGNMENTS:
         raise InputError(f"alignment must be one of {', '.join(ALIGNMENTS)}, got {align!r}")
-    fixed = _check_cell(cell)
+    fixed = check_cell(cell)
     fx, fy = pivot
     if not (0.0 <= fx <= 1.0 and 0.0 <= fy <= 1.0):
         raise InputError(f"pivot ({fx}, {fy}) must be fractions between 0 and 1 of the frame size")
@@ -176,6 +176,6 @@ def paste_into_cells(frames: list[torch.Tensor], placement: Placement) -> torch.
 def align_frames(frames: list[torch.Tensor], align: str = "baseline", cell: tuple[int, int] = (0, 0),
                  pivot: tuple[float, float] = (0.5, 1.0)) -> tuple[torch.Tensor, Placement]:
     """Frames of any sizes -> ``[N, cell_h, cell_w, 4]`` aligned cells and the placement used."""
-    _check_frames(frames)
+    check_frames(frames)
     placement = place_frames(measure_content(frames), align, cell, pivot)
     return paste_into_cells(frames, placement), placement

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from ..common.errors import InputError
-from ..image.ops import check_image, check_mask, split_alpha
-from .align import _check_frames, _check_spacing, align_frames, measure_content
+from ..image.ops import check_image, check_mask, join_alpha, split_alpha
+from .align import align_frames, check_frames, check_spacing, measure_content
 from .frames import Frame, TagRun, tag_runs
 from .layout import KINDS, Rect, SheetAnimation, SheetFrame, SheetLayout, grid_rects
 
@@ -26,7 +26,7 @@ def frames_from_batches(images: list[torch.Tensor], masks: list[torch.Tensor | N
         rgb, own_alpha_mask = split_alpha(image)
         mask = masks[number] if number < len(masks) else None
         mask = torch.maximum(check_mask(mask, rgb, f"mask of {what}"), own_alpha_mask.to(rgb.dtype))
-        frames.extend(torch.cat([rgb, 1.0 - mask.unsqueeze(-1)], dim=-1).unbind(0))
+        frames.extend(join_alpha(rgb, mask).unbind(0))
     return frames
 
 
@@ -77,14 +77,14 @@ def assemble_sheet(
     outwards (no bleeding when a game filters or scales). ``trim``: store only each frame's opaque box (offsets
     kept in SheetFrame.trim). ``dedupe``: identical frames share one rectangle.
     """
-    _check_frames(frames)
+    check_frames(frames)
     if layout not in LAYOUTS:
         raise InputError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if kind not in KINDS:
         raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    padding = _check_spacing("padding", padding)
-    extrude = _check_spacing("extrude", extrude, MAX_EXTRUDE)
-    columns = _check_spacing("columns", columns, 4096)
+    padding = check_spacing("padding", padding)
+    extrude = check_spacing("extrude", extrude, MAX_EXTRUDE)
+    columns = check_spacing("columns", columns, 4096)
     tags = list(tags or [])
     if tags and len(tags) != len(frames):
         raise InputError(f"the frame tags describe {len(tags)} frames but there are {len(frames)} images; "

@@ -41,7 +41,8 @@ LOOP_ALIASES = {"loop": "forward", "ping-pong": "pingpong", "pingpong": "pingpon
                 "reverse": "reverse", "once": "once"}
 _SPEC_ENTRY = re.compile(
     r"^(?P<name>[A-Za-z][A-Za-z0-9_-]*)\s*:\s*(?P<count>[^\s@]+)(?:\s*@\s*(?P<duration>[^\s]+))?(?:\s+(?P<loop>\S+))?$")
-_DURATION = re.compile(r"^(?P<value>[0-9]*\.?[0-9]+)(?P<unit>ms|s|fps)?$", re.IGNORECASE)
+_DURATION = re.compile(r"^@?(?P<value>[0-9]*\.?[0-9]+)(?P<unit>ms|s|fps)?$", re.IGNORECASE)
+MAX_DURATION_MS = 60_000  # a minute per frame; beyond it a typo (and engines' u32/u64 fields stay safe)
 
 
 def parse_tag_spec(spec: str) -> list[Frame]:
@@ -64,7 +65,8 @@ def parse_tag_spec(spec: str) -> list[Frame]:
         if not count_text.isdigit() or int(count_text) < 1:
             raise InputError(f"tag spec entry {number} {entry!r}: frame count {count_text!r} is not a whole number "
                              "of at least 1")
-        duration = _duration_ms(match["duration"], number, entry)
+        duration = (parse_duration(match["duration"], f"tag spec entry {number} {entry!r}")
+                    if match["duration"] else Frame.duration_ms)
         loop_text = (match["loop"] or "forward").lower()
         if loop_text not in LOOP_ALIASES:
             raise InputError(f"tag spec entry {number} {entry!r}: loop mode {match['loop']!r} is not one of "
@@ -77,15 +79,16 @@ def parse_tag_spec(spec: str) -> list[Frame]:
     return frames
 
 
-def _duration_ms(text: str | None, number: int, entry: str) -> int:
-    if text is None:
-        return Frame.duration_ms
+def parse_duration(text: str, where: str) -> int:
+    """``120ms``, ``0.1s``, ``12fps`` or ``120`` (ms), with or without a leading ``@`` -> whole milliseconds."""
     match = _DURATION.match(text)
-    if not match or not float(match["value"]) > 0:
-        raise InputError(f"tag spec entry {number} {entry!r}: duration {text!r} is not a positive time like 80ms, "
-                         "0.1s or 12fps")
-    value, unit = float(match["value"]), (match["unit"] or "ms").lower()
-    milliseconds = {"ms": value, "s": value * 1000.0, "fps": 1000.0 / value}[unit]
+    milliseconds = 0.0
+    if match and float(match["value"]) > 0:
+        value, unit = float(match["value"]), (match["unit"] or "ms").lower()
+        milliseconds = {"ms": value, "s": value * 1000.0, "fps": 1000.0 / value}[unit]
+    if not 0 < milliseconds <= MAX_DURATION_MS:
+        raise InputError(f"{where}: duration {text!r} is not a time like 80ms, 0.1s or 12fps (above 0, at most "
+                         f"{MAX_DURATION_MS // 1000} s)")
     return max(1, round(milliseconds))
 
 

@@ -1,11 +1,16 @@
-"""One image of several poses -> frames: by a grid, or by its separate shapes."""
+"""One image of several poses -> frames: by a grid, or by its separate shapes (after a transparent backdrop, or one
+made transparent by its colour); the frames come out aligned in one cell."""
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from ..common.errors import InputError
-from .align import _check_cell, _check_spacing
+from ..image.background import background_to_alpha
+from ..image.ops import check_image, check_mask, join_alpha, split_alpha
+from .align import Placement, align_frames, check_cell, check_spacing
 from .layout import Rect, grid_rects
 
 SLICE_MODES = ("grid", "transparency", "background colour")
@@ -18,8 +23,8 @@ def slice_grid(image: torch.Tensor, cell: tuple[int, int] = (0, 0), columns: int
                padding: int = 0, offset: int = 0, skip_empty: bool = True) -> list[tuple[torch.Tensor, Rect]]:
     """Cut an RGBA ``[H, W, 4]`` sheet on a regular grid (the from_grid rules); cell size or column/row count."""
     height, width = image.shape[:2]
-    padding, offset = _check_spacing("padding", padding), _check_spacing("offset", offset)
-    cell_w, cell_h = _check_cell(cell)
+    padding, offset = check_spacing("padding", padding), check_spacing("offset", offset)
+    cell_w, cell_h = check_cell(cell)
     if not cell_w:
         if columns < 1 or rows < 1:
             raise InputError("grid slicing needs a cell size, or both a column and a row count")
@@ -113,3 +118,28 @@ def _reading_order(shapes: list[list[int]]) -> list[list[int]]:
             rows.append([shape])
             bottom = shape[3]
     return [shape for row in rows for shape in sorted(row, key=lambda s: s[0])]
+
+
+def slice_sheet(image: torch.Tensor, mask: torch.Tensor | None = None, separate_by: str = "transparency", *,
+                grid_cell: tuple[int, int] = (0, 0), grid_columns: int = 0, grid_rows: int = 0, grid_padding: int = 0,
+                grid_offset: int = 0, min_size: int = 4, join_gap: int = 1, key_colour: str = "",
+                tolerance: float = 0.12, cell: tuple[int, int] = (0, 0), align: str = "baseline",
+                before_each: Callable[[], None] = lambda: None) -> tuple[torch.Tensor, Placement]:
+    """IMAGE ``[B, H, W, C]`` (+ MASK, 1 = transparent) of several poses -> aligned RGBA cells ``[N, h, w, 4]`` and
+    their placement, every image of the batch cut the same way. ``before_each`` runs before each image (a place
+    to stop when the user cancels)."""
+    if separate_by not in SLICE_MODES:
+        raise InputError(f"separate_by must be one of {', '.join(SLICE_MODES)}, got {separate_by!r}")
+    image = check_image(image, min_size=2)
+    rgb, own = split_alpha(image)
+    alpha_mask = torch.maximum(check_mask(mask, rgb), own)
+    if separate_by == "background colour":
+        alpha_mask, _ = background_to_alpha(rgb, alpha_mask, "flood from edges", tolerance, key_colour)
+    pieces = []
+    for rgba in join_alpha(rgb, alpha_mask):
+        before_each()
+        if separate_by == "grid":
+            pieces += slice_grid(rgba, grid_cell, grid_columns, grid_rows, grid_padding, grid_offset)
+        else:
+            pieces += slice_components(rgba, min_size, join_gap)
+    return align_frames([crop for crop, _ in pieces], align, cell)

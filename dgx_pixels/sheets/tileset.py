@@ -16,7 +16,7 @@ import torch
 from ..common.errors import InputError
 from ..image.seamless import wrap_difference
 from .layout import Rect, SheetFrame, SheetLayout, TileInfo, grid_rects
-from .align import _check_frames, _check_spacing
+from .align import check_frames, check_spacing
 
 AUTOTILE_SETS = ("none", "corner 16", "blob 47")
 BLOB_BITS = {"N": 1, "NE": 2, "E": 4, "SE": 8, "S": 16, "SW": 32, "W": 64, "NW": 128}
@@ -70,13 +70,13 @@ def assemble_tileset(tiles: list[torch.Tensor], columns: int = 0, spacing: int =
     ``columns`` 0: about square (the autotile sets use their usual 4 and 8 wide). ``margin``: pixels around the
     image; ``spacing``: pixels between tiles (Tiled's meaning; Bevy's from_grid offset and padding).
     """
-    _check_frames(tiles)
+    check_frames(tiles)
     height, width = tiles[0].shape[:2]
     for number, tile in enumerate(tiles):
         if tuple(tile.shape[:2]) != (height, width):
             raise InputError(f"tile {number} is {tile.shape[1]}x{tile.shape[0]} but tile 0 is {width}x{height}; "
                              "every tile of a tileset must be the same size")
-    spacing, margin = _check_spacing("spacing", spacing), _check_spacing("margin", margin)
+    spacing, margin = check_spacing("spacing", spacing), check_spacing("margin", margin)
     if not seam_tolerance >= 0:
         raise InputError(f"seam tolerance must be 0 or more, got {seam_tolerance}")
     masks = autotile_masks(autotile)
@@ -84,7 +84,7 @@ def assemble_tileset(tiles: list[torch.Tensor], columns: int = 0, spacing: int =
         raise InputError(f"a {autotile} autotile set has {len(masks)} tiles but {len(tiles)} were given")
     count = len(tiles)
     default_columns = {"corner 16": 4, "blob 47": 8}.get(autotile) or max(1, math.ceil(math.sqrt(count)))
-    columns = min(_check_spacing("columns", columns, 4096) or default_columns, count)
+    columns = min(check_spacing("columns", columns, 4096) or default_columns, count)
     rows = math.ceil(count / columns)
     stack = torch.stack([tile.to(tiles[0].device) for tile in tiles])
     stack = stack * (stack[..., 3:] > 0)

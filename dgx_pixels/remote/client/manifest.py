@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
 from ...common.errors import InputError
+from ...common.files import write_atomic
 from ..params import Workflow
 from .records import JOB_STATES, BatchResult, Job, JobRecord, JobResult, OutputFile, now_iso, safe_name
 
@@ -156,15 +156,7 @@ class Manifest:
     def save(self) -> None:
         """Write atomically (temporary file, fsync, rename): a crash leaves the old or the new manifest."""
         self.dirty = False
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "w", encoding="utf-8") as handle:
-                json.dump(self.to_dict(), handle, indent=1)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomic(self.path, json.dumps(self.to_dict(), indent=1).encode(), durable=True)
         self.journal_path.unlink(missing_ok=True)
 
     def result(self) -> BatchResult:

@@ -242,14 +242,14 @@ def test_a_crash_before_the_journal_leaves_the_final_files_untouched(world, monk
     root, _ = world
     first = _export(root)
     before = {path.name: path.read_bytes() for path in first.files}
-    real = safe_write._durable_write
+    real = safe_write.write_atomic
 
-    def durable(path, data):
+    def durable(path, data, durable=False):
         if path.name == "journal.json":
             raise Crash()
-        real(path, data)
+        return real(path, data, durable)
 
-    monkeypatch.setattr(safe_write, "_durable_write", durable)
+    monkeypatch.setattr(safe_write, "write_atomic", durable)
     with pytest.raises(Crash):
         _export(root, version=2)
     monkeypatch.undo()

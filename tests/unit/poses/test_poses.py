@@ -370,7 +370,7 @@ def test_command_errors_are_clear(tmp_path, capsys):
     assert cli.main(["poses", "render", "--animations", "dance", "-o", str(tmp_path / "x")]) == 2
     assert "no animation called 'dance'" in capsys.readouterr().err
     assert cli.main(["poses", "render", "--size", "big", "-o", str(tmp_path / "x")]) == 2
-    assert "not like 512" in capsys.readouterr().err
+    assert "--size 'big' is not a size like 64x64 or 64 (a square)" in capsys.readouterr().err
     assert cli.main(["poses", "list", "--custom", str(tmp_path / "missing.txt")]) == 2
     assert "cannot read" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

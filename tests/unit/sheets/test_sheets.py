@@ -31,7 +31,8 @@ def test_tag_spec_reads_counts_durations_directions_and_loops():
     ("idle", "entry 1 'idle' is not like"),
     ("idle:2, walk:zero", "entry 2 'walk:zero': frame count 'zero'"),
     ("idle:0", "frame count '0'"),
-    ("idle:4@0ms", "duration '0ms' is not a positive time"),
+    ("idle:4@0ms", "duration '0ms' is not a time like 80ms"),
+    ("idle:4@99999999999ms", "at most 60 s"),  # an engine's duration field never overflows
     ("idle:4@fast", "duration 'fast'"),
     ("idle:4 sideways", "loop mode 'sideways' is not one of forward, reverse, pingpong, once"),
     (" , ;", "the tag spec is empty"),
