@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Palette benchmark: `dgx-pixels palette apply --colors K` against libimagequant and PIL, same images, one run.
+"""Palette benchmark: `dgx-pixels palette apply --colours K` against libimagequant and PIL, same images, one run.
 
 Uses the shared palbench (quality: mean CIEDE2000 to the source) beside the checkout; the peers run from their own
 venv (imagequant, scikit-image):
@@ -31,7 +31,7 @@ PEERS = ("libimagequant", "pil-fastoctree", "pil-mediancut-kmeans")
 
 
 def ours_command(k: int) -> list[str]:
-    return [sys.executable, "-m", "dgx_pixels", "palette", "apply", "--colors", str(k)]
+    return [sys.executable, "-m", "dgx_pixels", "palette", "apply", "--colours", str(k)]
 
 
 def palbench(peer_python: Path, palbench_path: Path, images: Path, k: int, tool: str, batch: str | None = None):

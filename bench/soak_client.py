@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from dgx_pixels.remote.client import Client  # noqa: E402
 from dgx_pixels.remote.client.records import Job  # noqa: E402
-from dgx_pixels.remote.params import Workflow  # noqa: E402
+from dgx_pixels.remote.params import ApiWorkflow  # noqa: E402
 
 MIB = 1024 * 1024
 GRAPH = {
@@ -64,7 +64,7 @@ def slope_per_1000(samples: list[dict], key: str, skip: int) -> float:
 def soak(url: str, server: psutil.Process, jobs: int, out_dir: Path, every: int, forget: bool,
          trace: bool = False) -> dict:
     client_process = psutil.Process(os.getpid())
-    workflow = Workflow.from_dict(GRAPH, PARAMS, name="soak")
+    workflow = ApiWorkflow.from_dict(GRAPH, PARAMS, name="soak")
     # Colours spread over the whole range so no two jobs repeat a prompt.
     batch = [Job.create(workflow, {"color": (i * 2654435761) % 0xFFFFFF}) for i in range(jobs)]
     samples = [{"done": 0, "seconds": 0.0, "server_mib": rss_mib(server), "client_mib": rss_mib(client_process)}]

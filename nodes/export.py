@@ -6,14 +6,15 @@ import torch
 import folder_paths
 from comfy_api.latest import io
 
-from ..dgx_pixels.sheets.layout import KINDS
+from ..dgx_pixels.sheets.layout import ASSET_KINDS
 from ..dgx_pixels.export.bevy import export_bevy
 from ..dgx_pixels.export.safe_write import ENV_ROOTS, allowed_roots
 from ..dgx_pixels.image.ops import check_image, check_mask, join_alpha, split_alpha
 from .runtime import CATEGORY, node_id, user_errors
-from .sheets import SHEET, sheet_player_ui
+from . import previews
+from .types import SHEET
 
-FOLDERS = ("auto",) + KINDS
+FOLDERS = ("auto",) + ASSET_KINDS
 
 
 def export_roots() -> list:
@@ -76,7 +77,7 @@ class BevyExport(io.ComfyNode):
                 summary.append(f"previous version kept in {result.write.history}")
             if result.write.recovered:
                 summary.append(f"finished an interrupted export: {', '.join(str(p) for p in result.write.recovered)}")
-            ui = sheet_player_ui(cls, rgba, layout)
+            ui = previews.sheet_player(cls, rgba, layout)
             ui["text"] = ["\n".join(summary) + "\n\n" + result.snippet]
             ui["dgx_export"] = [{"files": files, "history": str(result.write.history or ""),
                                  "snippet": result.snippet, "asset_path": result.asset_path}]

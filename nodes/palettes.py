@@ -19,8 +19,8 @@ from ..dgx_pixels.common.errors import InputError
 from ..dgx_pixels.palette.builtin import BUILTIN_NAMES, builtin_palette
 from . import previews
 from .runtime import CATEGORY, check_interrupt, image_and_mask, node_id, to_output, user_errors
+from .types import PALETTE
 
-PALETTE = io.Custom("DGXPIXELS_PALETTE")
 SUBCATEGORY = f"{CATEGORY}/palette"
 
 folder_paths.folder_names_and_paths.setdefault(

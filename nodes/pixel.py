@@ -9,8 +9,8 @@ from ..dgx_pixels.image import ops as imageops
 from ..dgx_pixels.pixel import downscale as pixel_downscale, grid as pixel_grid
 from . import previews
 from .runtime import CATEGORY, check_interrupt, image_and_mask, node_id, to_compute, to_output, user_errors
+from .types import GRID
 
-GRID = io.Custom("DGXPIXELS_GRID")
 NO_GRID_WARNING = "no pixel grid found: the image was passed through unchanged (set a target size to force one)"
 
 

@@ -8,14 +8,14 @@ from comfy_api.latest import io, ui
 from comfy_execution.graph_utils import ExecutionBlocker
 
 from ..dgx_pixels.poses import openpose, prompts
-from ..dgx_pixels.poses.batch import PoseBatch, build_pose_batch, tag_rows
+from ..dgx_pixels.poses.batch import build_pose_batch, tag_rows
 from ..dgx_pixels.poses.library import BUILTIN_ANIMATIONS, DEFAULT_ANIMATIONS, MAX_FRAMES_PER_ANIMATION
-from ..dgx_pixels.poses.parser import resolve_animations
-from ..dgx_pixels.poses.rig import DIRECTION_SETS, DIRECTION_SET_HELP, resolve_directions
+from ..dgx_pixels.poses.plan import plan_frames, render, resolve
+from ..dgx_pixels.poses.rig import DIRECTION_SETS, DIRECTION_SET_HELP
 from ..dgx_pixels.sheets.frames import tag_spec
 from .runtime import CATEGORY, check_interrupt, compute_device, node_id, progress_bar, to_output, user_errors
+from .types import FRAMES
 
-FRAMES = io.Custom("DGXPIXELS_FRAMES")
 SUBCATEGORY = f"{CATEGORY}/poses"
 PREVIEW_CELL = 128  # largest preview cell, in pixels
 NO_CLIP = "connect a CLIP to the pose node to get conditioning, or encode its prompts with CLIP Text Encode"
@@ -66,11 +66,6 @@ def encode(clip, texts: list[str]) -> list:
     return conditionings
 
 
-def render(batch: PoseBatch, width: int, height: int) -> torch.Tensor:
-    return openpose.render_skeletons(torch.from_numpy(batch.keypoints).float(), torch.from_numpy(batch.visible),
-                                     width, height, device=compute_device())
-
-
 def preview(skeletons: torch.Tensor, rows: list[list[int]]) -> torch.Tensor:
     """All skeletons on one image, a row per tag, cells at most PREVIEW_CELL pixels."""
     height, width = skeletons.shape[1:3]
@@ -79,11 +74,6 @@ def preview(skeletons: torch.Tensor, rows: list[list[int]]) -> torch.Tensor:
         size = (max(1, round(height * scale)), max(1, round(width * scale)))
         skeletons = torch.nn.functional.interpolate(skeletons.movedim(-1, 1), size=size, mode="area").movedim(1, -1)
     return openpose.tile_rows(skeletons, rows)
-
-
-def resolve(animations: str, custom_animations: str, directions: str, frames_per_animation: int):
-    return (resolve_animations(animations, custom_animations, frames_per_animation),
-            resolve_directions(directions))
 
 
 class CharacterPoseBatch(io.ComfyNode):
@@ -133,19 +123,15 @@ class CharacterPoseBatch(io.ComfyNode):
     def execute(cls, character, animations, directions, frames_per_animation, width, height, seed, seed_policy,
                 template, phrases, custom_animations, clip=None) -> io.NodeOutput:
         with user_errors("Character Pose Batch"):
-            chosen, facing = resolve(animations, custom_animations, directions, frames_per_animation)
-            batch = build_pose_batch(chosen, facing, width, height)
-            texts = prompts.frame_prompts(character, batch.frames, batch.actions, batch.details, template,
-                                          prompts.parse_phrases(phrases))
-            seeds = prompts.frame_seeds(seed, batch.frames, seed_policy)
-            skeletons = render(batch, width, height)
-            conditioning = encode(clip, texts) if clip is not None else [ExecutionBlocker(NO_CLIP)]
-            details = [{**frame.to_dict(), "tag": frame.tag, "prompt": text, "seed": frame_seed}
-                       for frame, text, frame_seed in zip(batch.frames, texts, seeds)]
-            shown = ui.PreviewImage(preview(skeletons, tag_rows(batch.frames))[None], cls=cls).as_dict()
-            skeletons = to_output(skeletons)
-            return io.NodeOutput(texts, conditioning, skeletons, list(skeletons.split(1)), batch.frames, seeds,
-                                 len(texts), ui={**shown, "dgx_pose_frames": details})
+            plan = plan_frames(character, animations, directions, width, height,
+                               frames_per_animation=frames_per_animation, custom_animations=custom_animations,
+                               template=template, phrases=phrases, seed=seed, seed_policy=seed_policy,
+                               device=compute_device())
+            conditioning = encode(clip, plan.prompts) if clip is not None else [ExecutionBlocker(NO_CLIP)]
+            shown = ui.PreviewImage(preview(plan.skeletons, tag_rows(plan.batch.frames))[None], cls=cls).as_dict()
+            skeletons = to_output(plan.skeletons)
+            return io.NodeOutput(plan.prompts, conditioning, skeletons, list(skeletons.split(1)), plan.batch.frames,
+                                 plan.seeds, len(plan.prompts), ui={**shown, "dgx_pose_frames": plan.records()})
 
 
 class TurnaroundSheetGuide(io.ComfyNode):
@@ -193,7 +179,7 @@ class TurnaroundSheetGuide(io.ComfyNode):
             columns, rows = openpose.grid_layout(count, columns or (count if count <= 8 else 0))
             text = prompts.sheet_prompt(character, batch.frames, batch.actions, columns, rows, template,
                                         prompts.parse_phrases(phrases))
-            guide = openpose.tile_images(render(batch, cell_width, cell_height), columns, rows)[None]
+            guide = openpose.tile_images(render(batch, compute_device()), columns, rows)[None]
             conditioning = encode(clip, [text])[0] if clip is not None else ExecutionBlocker(NO_CLIP)
             guide = to_output(guide)
             shown = ui.PreviewImage(guide, cls=cls).as_dict()

@@ -8,7 +8,8 @@ import torch
 
 from comfy_api.latest import io, ui
 
-from ..dgx_pixels.image.ops import join_alpha
+from ..dgx_pixels.image.ops import join_alpha, split_alpha
+from ..dgx_pixels.sheets.layout import SheetLayout
 
 
 def _save_temp(image: torch.Tensor, mask: torch.Tensor | None, cls) -> dict:
@@ -30,11 +31,15 @@ def pixel_preview(cls, before: torch.Tensor, after: torch.Tensor | None, grid: d
     return {"dgx_pixel_preview": [entry]}
 
 
-def sheet_player(cls, sheet: torch.Tensor, sheet_mask: torch.Tensor | None, frames: list[dict],
-                 tags: list[dict]) -> dict:
-    """``frames``: [{x, y, w, h, duration}] in sheet pixels; ``tags``: [{name, from, to, direction}]."""
-    return {"dgx_sheet_player": [{"image": _save_temp(sheet, sheet_mask, cls), "frames": frames, "tags": tags}]}
+def sheet_player(cls, sheet: torch.Tensor, layout: SheetLayout) -> dict:
+    """The sheet player's payload for an RGBA sheet ``[H, W, 4]`` and its layout: frames as
+    {x, y, w, h, duration} in sheet pixels, tags as {name, from, to, direction}."""
+    frames = [{"x": layout.rects[f.index].x, "y": layout.rects[f.index].y, "w": layout.rects[f.index].w,
+               "h": layout.rects[f.index].h, "duration": f.duration_ms} for f in layout.frames]
+    tags = [{"name": a.name, "from": a.start, "to": a.end, "direction": a.loop} for a in layout.animations]
+    image, mask = split_alpha(sheet[None])
+    return {"dgx_sheet_player": [{"image": _save_temp(image, mask, cls), "frames": frames, "tags": tags}]}
 
 
 def palette_swatches(name: str, colours_hex: list[str], note: str = "") -> dict:
-    return {"dgx_palette": [{"name": name, "colors": colours_hex, "note": note}]}
+    return {"dgx_palette": [{"name": name, "colours": colours_hex, "note": note}]}

@@ -15,9 +15,8 @@ from ..dgx_pixels.sheets.slice import SLICE_MODES, slice_sheet
 from ..dgx_pixels.sheets.frames import Frame, coerce_frames, parse_tag_spec
 from . import previews
 from .runtime import CATEGORY, check_interrupt, node_id, to_compute, to_output, user_errors
+from .types import FRAMES, SHEET
 
-SHEET = io.Custom("DGXPIXELS_SHEET")
-FRAMES = io.Custom("DGXPIXELS_FRAMES")
 SUBCATEGORY = f"{CATEGORY}/sheets"
 
 
@@ -32,14 +31,6 @@ def _split(rgba: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``[..., H, W, 4]`` RGBA -> IMAGE and MASK (1 = transparent) on the intermediate device."""
     image, mask = split_alpha(rgba)
     return to_output(image.contiguous()), to_output(mask.contiguous())
-
-
-def sheet_player_ui(cls, sheet: torch.Tensor, layout: SheetLayout) -> dict:
-    """The sheet player widget's ui payload for an RGBA sheet ``[H, W, 4]`` and its layout."""
-    frames = [{"x": layout.rects[f.index].x, "y": layout.rects[f.index].y, "w": layout.rects[f.index].w,
-               "h": layout.rects[f.index].h, "duration": f.duration_ms} for f in layout.frames]
-    tags = [{"name": a.name, "from": a.start, "to": a.end, "direction": a.loop} for a in layout.animations]
-    return previews.sheet_player(cls, sheet[None, ..., :3], 1.0 - sheet[None, ..., 3], frames, tags)
 
 
 def _tags(spec: str, frame_tags) -> list[Frame]:
@@ -115,7 +106,7 @@ class AssembleSpriteSheet(io.ComfyNode):
                 pivot=(_first(pivot_x), _first(pivot_y)), padding=_first(padding), extrude=_first(extrude),
                 trim=_first(trim), dedupe=_first(dedupe))
             image, alpha = _split(sheet[None])
-            return io.NodeOutput(image, alpha, sheet_layout, ui=sheet_player_ui(cls, sheet, sheet_layout))
+            return io.NodeOutput(image, alpha, sheet_layout, ui=previews.sheet_player(cls, sheet, sheet_layout))
 
 
 class SliceSpriteSheet(io.ComfyNode):
@@ -187,7 +178,7 @@ class SliceSpriteSheet(io.ComfyNode):
             preview, preview_layout = assemble_sheet(list(cells), frame_tags, align="pivot")
             frames_image, frames_mask = _split(cells)
             return io.NodeOutput(frames_image, frames_mask, frame_tags, len(cells),
-                                 ui=sheet_player_ui(cls, preview, preview_layout))
+                                 ui=previews.sheet_player(cls, preview, preview_layout))
 
 
 class AssembleTileset(io.ComfyNode):

@@ -10,7 +10,8 @@ from pathlib import Path
 from ..common.errors import InputError
 from .jobs import add_server_options, execute_jobs
 
-KINDS = {"character": "character_sprite_sheet", "tiles": "tileset_seamless", "items": "item_icons"}
+# What each kind of `generate` runs: a workflow of the library.
+GENERATED_WORKFLOWS = {"character": "character_sprite_sheet", "tiles": "tileset_seamless", "items": "item_icons"}
 
 
 def register(subparsers) -> None:
@@ -37,7 +38,7 @@ def register(subparsers) -> None:
     items.add_argument("--icon-size", help="native icon size, e.g. 32x32")
 
     for kind in (character, tiles, items):
-        kind.add_argument("--colors", type=int, help="palette size (0: automatic)")
+        kind.add_argument("--colours", "--colors", type=int, help="palette size (0: automatic)")
         kind.add_argument("--seed", type=int, help="first seed (drawn and recorded when not given)")
         kind.add_argument("--steps", type=int, help="sampling steps")
         kind.add_argument("--lora", help="LoRA file in the server's models/loras")
@@ -53,7 +54,7 @@ def register(subparsers) -> None:
 
 
 def _values(args) -> dict[str, str]:
-    common = {"colors": args.colors, "seed": args.seed, "steps": args.steps, "lora": args.lora,
+    common = {"colours": args.colours, "seed": args.seed, "steps": args.steps, "lora": args.lora,
               "lora_strength": args.lora_strength, "asset_name": args.name, "project": args.bevy}
     if args.kind == "character":
         specific = {"prompt": args.prompt, "animations": args.animations, "directions": args.directions,
@@ -75,11 +76,11 @@ def _values(args) -> dict[str, str]:
 
 def _generate(args) -> int:
     from ..remote.batchfile import expand, typed_values
-    from ..remote.params import Workflow, parse_assignment
+    from ..remote.params import ApiWorkflow, parse_assignment
 
     if args.resume:
         return execute_jobs(args, None)
-    workflow = Workflow.load(KINDS[args.kind])
+    workflow = ApiWorkflow.load(GENERATED_WORKFLOWS[args.kind])
     if not 1 <= args.count <= 10000:
         raise InputError(f"--count must be from 1 to 10000, got {args.count}")
     texts = {**_values(args), **dict(parse_assignment(text) for text in args.assignments)}

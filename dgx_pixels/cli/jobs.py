@@ -47,12 +47,12 @@ def server_urls(args, manifest_servers: list[str] | None = None) -> list[str]:
 def execute_jobs(args, jobs, label: str = "") -> int:
     """Run ``jobs`` (None: ``args.resume``) with progress on stderr; returns the exit code."""
     from ..remote.client import Client
-    from ..remote.client.manifest import Manifest
+    from ..remote.client.manifest import RunManifest
     from ..remote.client.records import ClientError, ServerUnreachable
 
     command = args.command + (f" {args.kind}" if args.command == "generate" else "")
     if args.resume:
-        manifest = Manifest.load(args.resume)
+        manifest = RunManifest.load(args.resume)
         servers, manifest_path, total = server_urls(args, manifest.servers), manifest.path, len(manifest.jobs)
         out_dir = manifest.out_dir
     else:

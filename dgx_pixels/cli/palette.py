@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     extract = actions.add_parser("extract", help="one palette for all inputs, saved as .hex/.gpl/.pal/.txt")
     extract.add_argument("inputs", nargs="+", type=Path, metavar="IN")
     extract.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
-    extract.add_argument("--colors", type=int, default=16, help="colour count; 0 = automatic")
+    extract.add_argument("--colours", "--colors", type=int, default=16, help="colour count; 0 = automatic")
     extract.add_argument("--seed", type=int, default=0)
     extract.add_argument("--keep", nargs="*", default=[], metavar="HEX", help="colours that must be in it")
     extract.set_defaults(func=_extract)
@@ -31,9 +31,10 @@ def register(subparsers) -> None:
     apply.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
                        help="a file for one input, else a folder (results keep their input's name, as .png)")
     source = apply.add_mutually_exclusive_group(required=True)
-    source.add_argument("--colors", type=int, help="extract this many colours (per image, or for all with --lock)")
+    source.add_argument("--colours", "--colors", type=int,
+                        help="extract this many colours (per image, or for all with --lock)")
     source.add_argument("--palette", help="a built-in palette name or a palette file")
-    apply.add_argument("--lock", action="store_true", help="with --colors: one palette for all inputs")
+    apply.add_argument("--lock", action="store_true", help="with --colours: one palette for all inputs")
     apply.add_argument("--seed", type=int, default=0)
     apply.add_argument("--dither", default="none", help=DITHER_HELP)
     apply.add_argument("--strength", type=float, default=1.0)
@@ -71,7 +72,7 @@ def _extract(args) -> int:
 
     torch.set_grad_enabled(False)
     keep = Palette.from_hex("kept", args.keep) if args.keep else None
-    palette = extract_palette(None, None, args.colors, args.seed, keep, name=args.output.stem,
+    palette = extract_palette(None, None, args.colours, args.seed, keep, name=args.output.stem,
                               distinct=distinct_colours_of_files(args.inputs))
     palette_files.write_palette(palette, args.output)
     print(f"{args.output}: {len(palette)} colours: {' '.join(palette.hex())}")
@@ -94,8 +95,8 @@ def _apply(args) -> int:
     if args.dither not in DITHERS:
         raise InputError(f"dither must be one of {', '.join(DITHERS)}, got {args.dither!r}")
     fixed = palette_files.palette_from_argument(args.palette) if args.palette else None
-    if args.colors is not None and args.lock:
-        fixed = extract_palette(None, None, args.colors, args.seed, distinct=distinct_colours_of_files(args.inputs))
+    if args.colours is not None and args.lock:
+        fixed = extract_palette(None, None, args.colours, args.seed, distinct=distinct_colours_of_files(args.inputs))
 
     def recolour(source: Path, target: Path) -> str | None:
         try:
@@ -104,7 +105,7 @@ def _apply(args) -> int:
             mask = transparent.to(torch.float32) if bool(transparent.any()) else None
             # Undithered, each distinct colour is decided once: the pixels' bytes are all that is needed.
             distinct = distinct_from_packed(packed_from_bytes(rgba), mask)
-            palette = fixed or extract_palette(None, None, args.colors, args.seed, distinct=distinct)
+            palette = fixed or extract_palette(None, None, args.colours, args.seed, distinct=distinct)
             if args.dither == "none":
                 index = nearest_for_distinct(distinct, palette)
             else:

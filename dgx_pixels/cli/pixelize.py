@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     parser.add_argument("--alpha-threshold", type=float, default=0.5,
                         help="a cell is transparent when more than this share of it is")
     colours = parser.add_mutually_exclusive_group()
-    colours.add_argument("--colors", type=int, metavar="N",
+    colours.add_argument("--colours", "--colors", type=int, metavar="N",
                          help="reduce to N colours (0: automatic), one palette for every input (extracted once "
                               "from all of them)")
     colours.add_argument("--palette", metavar="NAME|FILE",
@@ -79,7 +79,7 @@ def run(args) -> int:
 
 def _locked_palette(args, image=None, mask=None):
     """The one palette every output ends on: given (--palette), or extracted once from the opaque pixels of all
-    inputs together (--colors), so that the frames of a character share their colours; None without either.
+    inputs together (--colours), so that the frames of a character share their colours; None without either.
     ``image`` and ``mask``: the inputs already loaded as one batch (else the files are read for their colours)."""
     from ..palette import files as palette_files
     from ..palette.distinct import distinct_colours_of_files
@@ -87,11 +87,11 @@ def _locked_palette(args, image=None, mask=None):
 
     if args.palette:
         return palette_files.palette_from_argument(args.palette)
-    if args.colors is None:
+    if args.colours is None:
         return None
     if image is None:
-        return extract_palette(None, None, args.colors, distinct=distinct_colours_of_files(args.inputs))
-    return extract_palette(image, mask, args.colors)
+        return extract_palette(None, None, args.colours, distinct=distinct_colours_of_files(args.inputs))
+    return extract_palette(image, mask, args.colours)
 
 
 def _recolour(native, native_mask, palette):

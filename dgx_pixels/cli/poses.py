@@ -70,42 +70,31 @@ def _list(args) -> int:
 
 
 def _render(args) -> int:
-    import torch
 
     from ..image import io as imageio
-    from ..poses import openpose, prompts
-    from ..poses.batch import build_pose_batch, tag_rows
+    from ..poses import openpose
+    from ..poses.batch import tag_rows
     from ..poses.library import DEFAULT_ANIMATIONS
-    from ..poses.parser import resolve_animations
-    from ..poses.rig import resolve_directions
+    from ..poses.plan import plan_frames
+    from ..poses.prompts import DEFAULT_TEMPLATE
 
     width, height = parse_size(args.size, "--size", lone="square", low=16, high=4096)
     if args.output.exists() and not args.output.is_dir():
         raise InputError(f"{args.output} is a file; -o takes a folder")
-    animations = resolve_animations(args.animations or DEFAULT_ANIMATIONS, _read_custom(args.custom),
-                                    args.frames)
-    directions = resolve_directions(args.directions)
-    batch = build_pose_batch(animations, directions, width, height)
-    texts = prompts.frame_prompts(args.character, batch.frames, batch.actions, batch.details,
-                                  args.template or prompts.DEFAULT_TEMPLATE)
-    seeds = prompts.frame_seeds(args.seed, batch.frames, args.seed_policy)
-    images = openpose.render_skeletons(torch.from_numpy(batch.keypoints).float(), torch.from_numpy(batch.visible),
-                                       width, height)
+    plan = plan_frames(args.character, args.animations or DEFAULT_ANIMATIONS, args.directions, width, height,
+                       frames_per_animation=args.frames, custom_animations=_read_custom(args.custom),
+                       template=args.template or DEFAULT_TEMPLATE, seed=args.seed, seed_policy=args.seed_policy)
+    batch, images = plan.batch, plan.skeletons
     rows = tag_rows(batch.frames)
     args.output.mkdir(parents=True, exist_ok=True)
-    for animation in animations:
-        mine = [row for row in rows if batch.frames[row[0]].animation == animation.name]
-        path = imageio.save_png(args.output / f"{animation.name}.png", openpose.tile_rows(images, mine))
-        print(f"{path}: {animation.name}, {len(mine)} direction(s) x {animation.frames} frames")
+    for animation in dict.fromkeys(frame.animation for frame in batch.frames):
+        mine = [row for row in rows if batch.frames[row[0]].animation == animation]
+        path = imageio.save_png(args.output / f"{animation}.png", openpose.tile_rows(images, mine))
+        print(f"{path}: {animation}, {len(mine)} direction(s) x {len(mine[0])} frames")
     if args.each:
         for position, frame in enumerate(batch.frames):
             imageio.save_png(args.output / frame.tag / f"{frame.index:02d}.png", images[position])
-    frames = []
-    for position, (frame, text, seed) in enumerate(zip(batch.frames, texts, seeds)):
-        keypoints = [value for (x, y), shown in zip(batch.keypoints[position].tolist(), batch.visible[position])
-                     for value in ((round(x, 2), round(y, 2), 1.0) if shown else (0.0, 0.0, 0.0))]
-        frames.append({**frame.to_dict(), "tag": frame.tag, "prompt": text, "seed": seed,
-                       "pose_keypoints_2d": keypoints})
+    frames = plan.records(keypoints=True)
     listing = {"width": width, "height": height, "keypoint_order": "COCO-18", "joints": list(openpose.JOINTS),
                "frames": frames}
     write_atomic(args.output / "poses.json", json.dumps(listing, indent=1).encode())

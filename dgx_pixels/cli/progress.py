@@ -8,6 +8,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..remote.client.records import EventKind
+
 
 class Progress:
     def __init__(self, total: int, label: str, stream=sys.stderr):
@@ -66,6 +68,10 @@ def run_per_file(work, sources: list, targets: list, label: str) -> int:
     return 1 if failures else 0
 
 
+# Reports of a job still on its way: it keeps (or gets) a bar of its own.
+LIVE = (EventKind.QUEUED, EventKind.RUNNING, EventKind.PROGRESS, EventKind.EXECUTED)
+
+
 class ProgressView:
     """Progress on stderr. On a terminal: a bar per running job and one for the batch, redrawn in place;
     otherwise (logs, pipes): one line per finished, failed or lost job and per server going away or back."""
@@ -91,7 +97,7 @@ class ProgressView:
             return
         self.counts = dict(event.counts)
         job = event.job
-        if event.kind in ("queued", "running", "progress", "executed") and job is not None:
+        if event.kind in LIVE and job is not None:
             self.running[job.name] = (event.fraction, event.node, event.step, event.server)
         elif job is not None:
             self.running.pop(job.name, None)
@@ -104,19 +110,19 @@ class ProgressView:
     def _line_for(self, event) -> str | None:
         job = event.job
         position = f"[{self.counts.get('done', 0):>{len(str(self.total))}}/{self.total}]"
-        if event.kind == "done":
+        if event.kind == EventKind.DONE:
             self.done_here += 1
             files = ", ".join(str(self.out_dir / f["path"]) for f in job.files) or "no files"
             return f"{position} {job.name} done on {event.server}: {files}"
-        if event.kind == "failed":
+        if event.kind == EventKind.FAILED:
             return f"{position} {job.name} FAILED: {event.message}"
-        if event.kind == "lost":
+        if event.kind == EventKind.LOST:
             return f"{position} {job.name} lost ({event.message}); queued again"
-        if event.kind == "interrupted":
+        if event.kind == EventKind.INTERRUPTED:
             return f"{position} {job.name} interrupted on {event.server}"
-        if event.kind == "server_down":
+        if event.kind == EventKind.SERVER_DOWN:
             return f"server {event.server} unreachable ({event.message}); retrying"
-        if event.kind == "server_up" and self.counts:
+        if event.kind == EventKind.SERVER_UP and self.counts:
             return f"server {event.server} is back"
         return None
 

@@ -41,7 +41,7 @@ def register(subparsers) -> None:
 
 def _run(args) -> int:
     from ..remote.batchfile import expand, typed_values
-    from ..remote.params import Workflow, parse_assignment
+    from ..remote.params import ApiWorkflow, parse_assignment
 
     if args.resume:
         if args.workflow or args.assignments:
@@ -49,7 +49,7 @@ def _run(args) -> int:
         return execute_jobs(args, None)
     if not args.workflow:
         raise InputError("give a WORKFLOW (an API-format .json or a library name), or --resume MANIFEST")
-    workflow = Workflow.load(args.workflow)
+    workflow = ApiWorkflow.load(args.workflow)
     if args.list_params:
         print(workflow.describe())
         return 0

@@ -3,8 +3,8 @@ Bevy 0.19 game (and Aseprite/Tiled-aware tools) needs, plus a copy-paste Rust sn
 
 Files (``<name>`` = the asset name):
 - ``<name>.png``: the sheet, RGBA, optimised, no metadata.
-- ``<name>.sprite.ron``: our manifest: grid (tile_size, columns, rows, padding, offset), pivot and Bevy anchor,
-  animations {first, last, frame_ms, direction, pivot, indices (play order source), durations_ms}.
+- ``<name>.sprite.ron``: the sprite description: grid (tile_size, columns, rows, padding, offset), pivot and Bevy
+  anchor, animations {first, last, frame_ms, direction, pivot, indices (play order source), durations_ms}.
 - ``<name>.atlas.ron``: ``TextureAtlasLayout`` in its serde shape (size + texture rects), for serde loaders.
 - ``<name>.json``: Aseprite's array form (frames, frameTags, the pivot as a slice).
 - ``<name>.assets.ron``: a bevy_asset_loader dynamic collection (``<name>.image`` with ``sampler: Nearest``,
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..common.errors import InputError
 from ..image.png import png_bytes, to_rgba8
-from ..sheets.layout import KINDS, Rect, SheetLayout
+from ..sheets.layout import ASSET_KINDS, Rect, SheetLayout
 from . import ron
 from .aseprite import aseprite_array
 from .safe_write import WriteResult, check_name, make_dirs_inside, resolve_target, write_asset_files
@@ -127,7 +127,7 @@ def _urect(rect: Rect) -> ron.Struct:
     return ron.Struct({"min": (rect.x, rect.y), "max": (rect.right, rect.bottom)})
 
 
-def sprite_manifest(layout: SheetLayout, image: str) -> ron.Struct:
+def sprite_description(layout: SheetLayout, image: str) -> ron.Struct:
     animations = {}
     for animation in layout.animations:
         indices, durations = layout.atlas_indices(animation), layout.durations(animation)
@@ -185,8 +185,8 @@ def render_files(sheet, layout: SheetLayout, name: str, kind: str | None = None,
     """Every exported file's bytes, by file name (nothing is written)."""
     check_name(name)
     kind = kind or layout.kind
-    if kind not in KINDS:
-        raise InputError(f"asset folder must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kind not in ASSET_KINDS:
+        raise InputError(f"asset folder must be one of {', '.join(ASSET_KINDS)}, got {kind!r}")
     rgba = to_rgba8(sheet)
     if (rgba.shape[1], rgba.shape[0]) != tuple(layout.size):
         raise InputError(f"the sheet image is {rgba.shape[1]}x{rgba.shape[0]} but its layout says "
@@ -195,7 +195,7 @@ def render_files(sheet, layout: SheetLayout, name: str, kind: str | None = None,
     image_path = f"{kind}/{name}/{image}"
     files = {
         image: png_bytes(rgba),
-        f"{name}.sprite.ron": ron.dumps(sprite_manifest(layout, image)).encode(),
+        f"{name}.sprite.ron": ron.dumps(sprite_description(layout, image)).encode(),
         f"{name}.atlas.ron": ron.dumps(atlas_layout(layout)).encode(),
         f"{name}.json": (json.dumps(aseprite_array(layout, image, name), indent=1) + "\n").encode(),
         f"{name}.assets.ron": ron.dumps(asset_collection(layout, name, image_path)).encode(),

@@ -6,7 +6,7 @@ Rules:
   file written).
 - Final files are written in place (open, write, fsync): a game's asset watcher sees a modification of the same
   file, which it hot-reloads (Bevy ignores renames, so write-then-rename would not reload).
-- Before a file changes, its previous version is copied to ``<state>/history/<asset>/<time>/`` with a manifest of
+- Before a file changes, its previous version is copied to ``<state>/history/<asset>/<time>/`` with a record of
   sha256 hashes; the new version is first written completely to ``<state>/pending/<asset>/`` with a journal. A
   crash while the final files are written leaves both versions on disk; ``recover`` (run automatically before the
   next export) finishes the interrupted export from the pending copy.
@@ -28,6 +28,7 @@ from ..common.files import fsync_dir, write_atomic
 
 ENV_ROOTS = "DGX_PIXELS_EXPORT_ROOTS"
 STATE_DIR = ".dgx-pixels"
+SNAPSHOT_RECORD = "snapshot.json"  # what a history snapshot holds: each file's hash and size, and why it was saved
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -179,12 +180,12 @@ def write_asset_files(directory: Path, files: dict[str, bytes], state_root: Path
         snapshot = state / "history" / relative / _timestamp()
         for name, data in old.items():
             write_atomic(snapshot / name, data, durable=True)
-        manifest = {
+        record = {
             "asset": relative.as_posix(), "saved_at": snapshot.name, "reason": "replaced by a new export",
             "files": {name: {"sha256": sha256(data), "bytes": len(data), "replaced_by": sha256(changed[name])}
                       for name, data in old.items()},
         }
-        write_atomic(snapshot / "manifest.json", json.dumps(manifest, indent=2).encode(), durable=True)
+        write_atomic(snapshot / SNAPSHOT_RECORD, json.dumps(record, indent=2).encode(), durable=True)
         result.history = snapshot
 
     pending = state / "pending" / relative
@@ -253,11 +254,13 @@ def recover(state_root: Path, roots: list[Path]) -> list[Path]:
 
 
 def history(state_root: Path) -> list[dict]:
-    """Every snapshot's manifest under ``state_root``, oldest first, with its folder as ``path``."""
+    """Every snapshot's record under ``state_root``, oldest first, with its folder as ``path`` (snapshots of
+    version 0.1 named their record manifest.json)."""
     root = _state(state_root) / "history"
-    manifests = []
-    for manifest in sorted(root.rglob("manifest.json")) if root.is_dir() else []:
-        entry = json.loads(manifest.read_text())
-        entry["path"] = str(manifest.parent)
-        manifests.append(entry)
-    return sorted(manifests, key=lambda entry: entry["saved_at"])
+    records = []
+    for name in (SNAPSHOT_RECORD, "manifest.json"):
+        for path in sorted(root.rglob(name)) if root.is_dir() else []:
+            entry = json.loads(path.read_text())
+            entry["path"] = str(path.parent)
+            records.append(entry)
+    return sorted(records, key=lambda entry: entry["saved_at"])

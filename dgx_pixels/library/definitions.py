@@ -28,7 +28,7 @@ STAGE_COLOURS = {"model": "#3f5f7f", "generate": "#5f3f7f", "pixels": "#3f7f5f",
 
 
 @dataclass(frozen=True)
-class Workflow:
+class ShippedWorkflow:
     name: str
     title: str
     description: str
@@ -77,7 +77,8 @@ def export_parameters(asset: str) -> dict:
         "asset_name": param("string", ("Bevy Export", "name"), help="asset name (file and folder names)",
                             default=asset),
         "project": param("string", ("Bevy Export", "project"), help="Bevy project folder"),
-        "colors": param("int", ("Palette", "colours"), help="palette size (0: automatic)", min=0, max=256),
+        "colours": param("int", ("Palette", "colours"), help="palette size (0: automatic)", min=0, max=256,
+                         aliases=["colors"]),
     }
 
 
@@ -201,7 +202,7 @@ GENERATION_PARAMETERS = {
 }
 
 LIBRARY = (
-    Workflow("character_sprite_sheet", "DGX-Pixels: character sprite sheet",
+    ShippedWorkflow("character_sprite_sheet", "DGX-Pixels: character sprite sheet",
              "A description -> every animation frame in every direction (SDXL + pixel-art LoRA, optional OpenPose "
              "ControlNet) -> clean alpha -> one locked grid and palette -> tagged sheet -> Bevy export.",
              character_sprite_sheet,
@@ -221,14 +222,14 @@ LIBRARY = (
                             help="force the sprite's native size, e.g. 48x48 (empty: detect)"),
               **{k: v for k, v in GENERATION_PARAMETERS.items() if k not in ("seed", "width", "height")},
               **export_parameters("hero")}),
-    Workflow("cleanup_existing_art", "DGX-Pixels: clean up existing art",
+    ShippedWorkflow("cleanup_existing_art", "DGX-Pixels: clean up existing art",
              "Any image (AI output, an upscaled sprite) -> true pixel art on a palette -> sheet + Bevy export. "
              "No model needed.", cleanup_existing_art,
              {"image": param("image", ("Artwork", "image"), help="the picture to clean up"),
               "size": param("string", ("Pixel Grid", "target_size"),
                             help="force the native size, e.g. 64x64 (empty: detect)"),
               **export_parameters("cleaned")}),
-    Workflow("tileset_seamless", "DGX-Pixels: seamless tileset",
+    ShippedWorkflow("tileset_seamless", "DGX-Pixels: seamless tileset",
              "SDXL + pixel-art LoRA drawing tiles that wrap -> native 32x32 tiles on one palette -> seam check -> "
              "tileset + Tiled/Bevy export.", tileset_seamless,
              {"prompt": param("string", ("Positive Prompt", "text"), help="what the tiles show"),
@@ -237,7 +238,7 @@ LIBRARY = (
               "axes": param("choice", ("Seamless Tiling", "axes"), help="wrap both ways, or x / y only",
                             choices=["both", "x", "y"]),
               **GENERATION_PARAMETERS, **export_parameters("ground")}),
-    Workflow("item_icons", "DGX-Pixels: item icons",
+    ShippedWorkflow("item_icons", "DGX-Pixels: item icons",
              "One prompt per line -> icons on a shared palette -> packed item atlas -> Bevy export.", item_icons,
              {"items": param("string", ("Items", "lines"), help="one item per line"),
               "template": param("string", ("Items", "template"), help="prompt template with {line}"),
@@ -258,8 +259,8 @@ def write_library(object_info: dict, folder: Path = CHECKOUT_WORKFLOWS) -> list[
     return written
 
 
-def rendered_files(workflow: Workflow, graph: WorkflowGraph, object_info: dict, folder: Path = CHECKOUT_WORKFLOWS
-                   ) -> dict[Path, str]:
+def rendered_files(workflow: ShippedWorkflow, graph: WorkflowGraph, object_info: dict,
+                   folder: Path = CHECKOUT_WORKFLOWS) -> dict[Path, str]:
     """The three files of one workflow, as text (stable: sorted keys where order does not matter)."""
     ui = graph.to_ui(object_info, PREVIEW_HEIGHTS)
     ui["extra"]["dgx_pixels"] = {"title": workflow.title, "description": workflow.description}

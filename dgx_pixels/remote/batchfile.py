@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 from .client.records import Job
 from ..common.errors import InputError
-from .params import Workflow, find_workflow
+from .params import ApiWorkflow, find_workflow
 
 STRUCTURED = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML"}
 TOP_KEYS = {"workflow", "defaults", "jobs"}
@@ -65,7 +65,7 @@ def read_batch(path: str | Path, workflow: str | None = None, overrides: Mapping
     if not isinstance(defaults, dict):
         raise InputError(f"{path}: \"defaults\" must be an object of parameter values")
     default_ref = workflow or top.get("workflow")
-    workflows: dict[str, Workflow] = {}
+    workflows: dict[str, ApiWorkflow] = {}
     jobs: list[Job] = []
     for index, entry in enumerate(entries, 1):
         where = f"{path}: line {index}" if kind is None else f"{path}: job {index}"
@@ -83,7 +83,7 @@ def read_batch(path: str | Path, workflow: str | None = None, overrides: Mapping
             raise InputError(f"{where}: count must be a whole number from 1 to {MAX_COUNT}, got {count!r}")
         try:
             wf = _workflow(str(ref), path.parent, workflows)
-            values = {**defaults, **typed_values(wf, overrides or {}), **entry}
+            values = {**by_name(wf, defaults), **typed_values(wf, overrides or {}), **by_name(wf, entry)}
             jobs.extend(expand(wf, values, name, count))
         except InputError as err:
             raise InputError(f"{where}{' (' + name + ')' if name else ''}: {err}") from None
@@ -119,21 +119,26 @@ def _parse(text: str, kind: str, path: Path) -> Any:
         raise InputError(f"{path}: invalid YAML: {err}") from None
 
 
-def _workflow(ref: str, base: Path, cache: dict[str, Workflow]) -> Workflow:
+def _workflow(ref: str, base: Path, cache: dict[str, ApiWorkflow]) -> ApiWorkflow:
     beside = base / ref
     key = str(beside.resolve()) if beside.is_file() else ref
     if key not in cache:
-        cache[key] = Workflow.load(beside if beside.is_file() else find_workflow(ref))
+        cache[key] = ApiWorkflow.load(beside if beside.is_file() else find_workflow(ref))
     return cache[key]
 
 
-def typed_values(workflow: Workflow, overrides: Mapping[str, str]) -> dict:
+def typed_values(workflow: ApiWorkflow, overrides: Mapping[str, str]) -> dict:
     """Command-line text values converted to the workflow's parameter types (InputError names a bad one)."""
-    return {key: workflow.parameter(key).coerce(value, workflow.name, from_text=True)
+    return {workflow.parameter(key).name: workflow.parameter(key).coerce(value, workflow.name, from_text=True)
             for key, value in overrides.items()}
 
 
-def expand(workflow: Workflow, values: dict, name: str, count: int) -> list[Job]:
+def by_name(workflow: ApiWorkflow, values: Mapping[str, Any]) -> dict:
+    """``values`` keyed by each parameter's current name (a former name, an alias, gives way to it)."""
+    return {workflow.parameter(key).name: value for key, value in values.items()}
+
+
+def expand(workflow: ApiWorkflow, values: dict, name: str, count: int) -> list[Job]:
     """``count`` jobs from one entry: given seeds step by one, missing ones are drawn per job."""
     jobs = []
     for i in range(count):

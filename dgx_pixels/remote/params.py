@@ -38,7 +38,7 @@ from ..common.errors import InputError
 from ..library.folder import API_DIR
 
 PARAM_TYPES = ("string", "int", "float", "bool", "choice", "seed", "image")
-PARAM_KEYS = {"type", "targets", "default", "help", "min", "max", "choices"}
+PARAM_KEYS = {"type", "targets", "default", "help", "min", "max", "choices", "aliases"}
 # Keys a batch job uses for itself, so no parameter may take these names.
 RESERVED_NAMES = {"name", "workflow", "count"}
 SEED_RANGE = (0, 2**32 - 1)
@@ -64,6 +64,7 @@ class Parameter:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple = ()
+    aliases: tuple[str, ...] = ()  # former names, still accepted (old scripts and batch files keep working)
 
     def describe_type(self) -> str:
         if self.type == "choice":
@@ -130,7 +131,7 @@ def _number(value: Any, allow_float: bool, from_text: bool) -> int | float | Non
 
 
 @dataclass
-class Workflow:
+class ApiWorkflow:
     """An API-format workflow and its named parameters."""
 
     name: str
@@ -141,7 +142,7 @@ class Workflow:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, ref: str | Path) -> "Workflow":
+    def load(cls, ref: str | Path) -> "ApiWorkflow":
         """A workflow file (its ``.params.json`` beside it is read when present), or a library name."""
         path = find_workflow(ref)
         prompt = _read_json(path, "workflow")
@@ -151,7 +152,7 @@ class Workflow:
 
     @classmethod
     def from_dict(cls, prompt: dict, param_map: dict | None = None, name: str = "workflow",
-                  source: str = "") -> "Workflow":
+                  source: str = "") -> "ApiWorkflow":
         check_api_format(prompt, source or name)
         workflow = cls(name=name, prompt=prompt, source=source)
         param_map = param_map or {}
@@ -165,6 +166,11 @@ class Workflow:
         workflow.description = str(param_map.get("description", ""))
         for pname, spec in param_map.get("parameters", {}).items():
             workflow.parameters[pname] = workflow._parse_parameter(pname, spec, where)
+        names = [name for p in workflow.parameters.values() for name in (p.name, *p.aliases)]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise InputError(f"{where}: {', '.join(map(repr, twice))} name(s) more than one parameter "
+                             "(names and aliases must be unique)")
         return workflow
 
     def _parse_parameter(self, pname: str, spec: Any, where: str) -> Parameter:
@@ -194,8 +200,11 @@ class Workflow:
         choices = tuple(spec.get("choices", ()))
         if ptype == "choice" and not choices:
             raise InputError(f"{where}: parameter {pname!r} is a choice but lists no \"choices\"")
+        aliases = spec.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a and "." not in a for a in aliases):
+            raise InputError(f"{where}: parameter {pname!r}: \"aliases\" is a list of former names (no dots)")
         parameter = Parameter(pname, ptype, tuple(targets), None, str(spec.get("help", "")),
-                              spec.get("min"), spec.get("max"), choices)
+                              spec.get("min"), spec.get("max"), choices, tuple(aliases))
         default = spec.get("default")
         # An image default names a file already on the server, so it is not checked as a local path.
         if default is not None and ptype != "image" and not (ptype == "seed" and default == "random"):
@@ -252,6 +261,9 @@ class Workflow:
     def parameter(self, key: str) -> Parameter:
         if key in self.parameters:
             return self.parameters[key]
+        for parameter in self.parameters.values():
+            if key in parameter.aliases:
+                return parameter
         if "." in key:
             return self.direct_parameter(key)
         hint = difflib.get_close_matches(key, list(self.parameters), n=1)
@@ -268,8 +280,14 @@ class Workflow:
         """
         values = dict(values or {})
         resolved: dict[str, Any] = {}
+        given: dict[str, str] = {}
         for key, value in values.items():
-            resolved[key] = self.parameter(key).coerce(value, self.name, from_text)
+            parameter = self.parameter(key)
+            if parameter.name in given:
+                raise InputError(f"{given[parameter.name]!r} and {key!r} both set the parameter {parameter.name!r} "
+                                 f"of workflow {self.name!r}; give one")
+            given[parameter.name] = key
+            resolved[parameter.name] = parameter.coerce(value, self.name, from_text)
         for pname, parameter in self.parameters.items():
             if pname in resolved:
                 continue
@@ -317,7 +335,7 @@ class Workflow:
         for p in self.parameters.values():
             spec: dict[str, Any] = {"type": p.type, "targets": [{"node": t.node, "input": t.input} for t in p.targets]}
             for key, value in (("default", p.default), ("help", p.help), ("min", p.minimum), ("max", p.maximum),
-                               ("choices", list(p.choices))):
+                               ("choices", list(p.choices)), ("aliases", list(p.aliases))):
                 if value not in (None, "", []):
                     spec[key] = value
             parameters[p.name] = spec
@@ -340,7 +358,8 @@ class Workflow:
             else:
                 default = repr(self._literal_input(p.targets[0].node, p.targets[0].input)[1])
             bounds = "".join(f", {word} {v}" for word, v in (("min", p.minimum), ("max", p.maximum)) if v is not None)
-            lines.append(f"  {p.name} ({p.describe_type()}{bounds}; default {default})")
+            also = f"; also {', '.join(p.aliases)}" if p.aliases else ""
+            lines.append(f"  {p.name} ({p.describe_type()}{bounds}; default {default}{also})")
             if p.help:
                 lines.append(f"      {p.help}")
         return "\n".join(lines)

@@ -10,7 +10,7 @@ from ..common.errors import InputError
 from ..image.ops import check_image, check_mask, join_alpha, split_alpha
 from .align import align_frames, check_frames, check_spacing, measure_content
 from .frames import Frame, TagRun, tag_runs
-from .layout import KINDS, Rect, SheetAnimation, SheetFrame, SheetLayout, grid_rects
+from .layout import ASSET_KINDS, Rect, SheetAnimation, SheetFrame, SheetLayout, grid_rects
 
 LAYOUTS = ("rows", "packed")  # one row per animation, or frames in reading order wrapped at a column count
 
@@ -80,8 +80,8 @@ def assemble_sheet(
     check_frames(frames)
     if layout not in LAYOUTS:
         raise InputError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    if kind not in KINDS:
-        raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kind not in ASSET_KINDS:
+        raise InputError(f"kind must be one of {', '.join(ASSET_KINDS)}, got {kind!r}")
     padding = check_spacing("padding", padding)
     extrude = check_spacing("extrude", extrude, MAX_EXTRUDE)
     columns = check_spacing("columns", columns, 4096)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("sprites", "tilesets", "items")
+ASSET_KINDS = ("sprites", "tilesets", "items")  # the assets/ folder a sheet is exported into
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from PIL import Image
 from comfy_server import ComfyServer
 from dgx_pixels.remote.client import Client
 from dgx_pixels.remote.client.records import Job, JobFailed
-from dgx_pixels.remote.params import Workflow
+from dgx_pixels.remote.params import ApiWorkflow
 from paths import ARTIFACTS as TEST_ARTIFACTS, DATA, REPO
 
 
@@ -133,7 +133,7 @@ def test_rejected_prompts_name_the_node(comfy, tmp_path):
     assert "--resume" in result.stderr
 
     # ComfyUI answers 200 when one output is valid and drops the failing one; the client must not accept that.
-    partial = Workflow.from_dict({
+    partial = ApiWorkflow.from_dict({
         "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 1},
               "_meta": {"title": "Good Canvas"}},
         "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}, "_meta": {"title": "Good Preview"}},
@@ -148,7 +148,7 @@ def test_rejected_prompts_name_the_node(comfy, tmp_path):
 
 
 def test_forget_history_removes_finished_prompts_from_the_server(comfy, tmp_path):
-    workflow = Workflow.from_dict({
+    workflow = ApiWorkflow.from_dict({
         "1": {"class_type": "EmptyImage", "inputs": {"width": 4, "height": 4, "batch_size": 1, "color": 0},
               "_meta": {"title": "Canvas"}},
         "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "forget"},
@@ -161,7 +161,7 @@ def test_forget_history_removes_finished_prompts_from_the_server(comfy, tmp_path
 
 
 def test_job_timeout_cancels_the_prompt_on_the_server(comfy, tmp_path):
-    job = Job.create(Workflow.load(TXT2IMG), {"seed": 4242, "steps": 100})
+    job = Job.create(ApiWorkflow.load(TXT2IMG), {"seed": 4242, "steps": 100})
     batch = Client([comfy.url], job_timeout=0.5).run_batch_sync([job], out_dir=tmp_path / "out")
     (result,) = batch.jobs
     assert result.state == "failed" and result.error == f"did not finish within 0.5 s on {comfy.url}"
@@ -191,7 +191,7 @@ def test_batch_of_24_jobs_over_two_servers(comfy, comfy2, tmp_path):
 
 def test_server_killed_and_restarted_mid_batch_loses_no_job_and_runs_none_twice(comfy, comfy2, tmp_path):
     seeds = range(6000, 6024)
-    workflow = Workflow.load(TXT2IMG)
+    workflow = ApiWorkflow.load(TXT2IMG)
     jobs = [Job.create(workflow, {"prompt": f"pixel art gem {s}", "seed": s, "steps": 6}) for s in seeds]
     killed = threading.Event()
     restart_errors = []
@@ -230,7 +230,7 @@ def test_server_killed_and_restarted_mid_batch_loses_no_job_and_runs_none_twice(
 def test_server_away_too_long_hands_its_jobs_to_the_other(comfy, comfy2, tmp_path):
     """The second server dies for good (the last test using it): after the down timeout its jobs run on the first."""
     seeds = range(9000, 9012)
-    workflow = Workflow.load(TXT2IMG)
+    workflow = ApiWorkflow.load(TXT2IMG)
     jobs = [Job.create(workflow, {"prompt": f"pixel art coin {s}", "seed": s, "steps": 6}) for s in seeds]
     killed = threading.Event()
     messages = []

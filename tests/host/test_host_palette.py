@@ -30,7 +30,7 @@ def test_builtin_palette_applied_with_dither_stays_on_palette(comfy, sprite_name
         "5": {"class_type": "SaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "pico"}},
         "6": {"class_type": "SaveImage", "inputs": {"images": ["2", 1], "filename_prefix": "swatches"}},
     })
-    pico = outputs["2"]["dgx_palette"][0]["colors"]
+    pico = outputs["2"]["dgx_palette"][0]["colours"]
     assert len(pico) == 16 and pico[0] == "#000000"
     used = colours_of(comfy.fetch(outputs["5"]["images"][0]))
     assert used <= {tuple(int(h[i:i + 2], 16) for i in (1, 3, 5)) for h in pico}
@@ -57,7 +57,7 @@ def test_extract_then_swap_and_a_palette_file_from_the_folder(comfy, sprite_name
         "7": {"class_type": "DGXPixelsSavePalette", "inputs": {"palette": ["2", 0], "filename": "extracted",
                                                                 "format": ".gpl"}},
     })
-    extracted = outputs["2"]["dgx_palette"][0]["colors"]
+    extracted = outputs["2"]["dgx_palette"][0]["colours"]
     assert len(extracted) == 8 and "#000000" in extracted
     assert all(c[2] == 255 for c in colours_of(comfy.fetch(outputs["6"]["images"][0])))
     saved = (comfy.base_dir / "output" / "extracted.gpl").read_text()

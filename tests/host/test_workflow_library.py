@@ -12,7 +12,7 @@ from PIL import Image
 from comfy_server import ComfyServer
 from dgx_pixels.library import definitions as library
 from dgx_pixels.library.folder import CHECKOUT_WORKFLOWS
-from dgx_pixels.remote.params import Workflow
+from dgx_pixels.remote.params import ApiWorkflow
 from paths import ARTIFACTS as TEST_ARTIFACTS, REPO
 
 ARTIFACTS = TEST_ARTIFACTS / "workflows"
@@ -80,7 +80,7 @@ TINY = {"width": 64, "height": 64, "steps": 2, "seed": 3}
 
 
 def run_library_workflow(server, name: str, values: dict, images: dict | None = None) -> dict:
-    workflow = Workflow.load(CHECKOUT_WORKFLOWS / "api" / f"{name}.json")
+    workflow = ApiWorkflow.load(CHECKOUT_WORKFLOWS / "api" / f"{name}.json")
     uploaded = {key: server.upload_image(Path(path)) for key, path in (images or {}).items()}
     resolved = workflow.resolve({**values, **{k: str(v) for k, v in (images or {}).items()}})
     return server.run(workflow.bind(resolved, uploaded), timeout=600)
@@ -114,7 +114,7 @@ def test_cleanup_existing_art_end_to_end(studio, tmp_path):
     image, big_mask = blow_up(rgb, np.zeros((16, 20), np.float32), uniform_cuts(20, 11.3), uniform_cuts(16, 11.3),
                               noise=0.01)
     imageio.save_png(tmp_path / "old_sprite.png", image[0])
-    outputs = run_library_workflow(studio, "cleanup_existing_art", {"colors": 8},
+    outputs = run_library_workflow(studio, "cleanup_existing_art", {"colours": 8},
                                    {"image": tmp_path / "old_sprite.png"})
     assets, sheet = check_export(studio, outputs, "sprites", "cleaned", (20, 16), 8)
     assert sheet.size == (20, 16)
@@ -122,7 +122,7 @@ def test_cleanup_existing_art_end_to_end(studio, tmp_path):
 
 def test_tileset_seamless_end_to_end(studio, tmp_path):
     outputs = run_library_workflow(studio, "tileset_seamless", {**TINY, "tiles": 2, "tile_size": "16x16",
-                                                                  "colors": 8})
+                                                                  "colours": 8})
     assets, sheet = check_export(studio, outputs, "tilesets", "ground", (16, 16), 8)
     assert (assets / "ground.tsx").is_file()
 
@@ -164,7 +164,7 @@ def test_generate_command_queues_the_library_workflows(studio, tmp_path):
 def test_character_sprite_sheet_end_to_end(studio):
     outputs = run_library_workflow(studio, "character_sprite_sheet", {
         "width": 64, "height": 64, "steps": 2, "animations": "idle:2, walk:3", "directions": "right",
-        "size": "16x16", "colors": 8})
+        "size": "16x16", "colours": 8})
     assets, sheet = check_export(studio, outputs, "sprites", "hero", (16, 16), 8)
     atlas = json.loads((assets / "hero.json").read_text())
     assert [(t["name"], t["from"], t["to"]) for t in atlas["meta"]["frameTags"]] == [("idle_E", 0, 1),

@@ -31,8 +31,8 @@ function buildSwatches(root) {
   root.append(title, grid, status);
   return {
     show(data) {
-      title.textContent = `${data.name} · ${data.colors.length} colour${data.colors.length === 1 ? "" : "s"}`;
-      grid.replaceChildren(...data.colors.map((hex) => {
+      title.textContent = `${data.name} · ${data.colours.length} colour${data.colours.length === 1 ? "" : "s"}`;
+      grid.replaceChildren(...data.colours.map((hex) => {
         const swatch = element("div", { className: "dgx-swatch", textContent: hex, title: `Click to copy ${hex}` });
         swatch.style.background = hex;
         swatch.style.color = textColour(hex);

@@ -9,15 +9,15 @@ from typing import Sequence
 
 from ...common.errors import InputError
 from ...common.files import write_atomic
-from ..params import Workflow
-from .records import JOB_STATES, BatchResult, Job, JobRecord, JobResult, OutputFile, now_iso, safe_name
+from ..params import ApiWorkflow
+from .records import BatchResult, Job, JobRecord, JobResult, JobState, OutputFile, now_iso, safe_name
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "dgx-pixels-run"
 MANIFEST_VERSION = 1
 
 
-class Manifest:
+class RunManifest:
     """``<out_dir>/manifest.json``: the whole batch, enough to resume it without the original files.
 
     It is rewritten (atomically) at most twice a second. The moves that decide whether a job may be queued again
@@ -25,7 +25,7 @@ class Manifest:
     they take effect, so even a killed client resumes without running a job twice; each rewrite empties it.
     """
 
-    def __init__(self, path: Path, servers: list[str], workflows: dict[str, Workflow], jobs: list[JobRecord],
+    def __init__(self, path: Path, servers: list[str], workflows: dict[str, ApiWorkflow], jobs: list[JobRecord],
                  created: str = "", client_id: str = ""):
         self.path = path
         self.servers = servers
@@ -63,16 +63,17 @@ class Manifest:
             except json.JSONDecodeError:
                 continue  # a line cut short by a crash: the move it records never happened
             job = by_name.get(entry.get("name"))
-            if job is not None and job.state != "done":
-                for key in ("state", "prompt_id", "server", "outputs", "attempts"):
+            if job is not None and job.state != JobState.DONE:
+                for key in ("prompt_id", "server", "outputs", "attempts"):
                     setattr(job, key, entry[key])
+                job.state = JobState(entry["state"])
 
     @classmethod
     def create(cls, out_dir: str | Path, jobs: Sequence[Job], servers: Sequence[str],
-               client_id: str = "") -> "Manifest":
+               client_id: str = "") -> "RunManifest":
         out_dir = Path(out_dir)
         path = cls.check_free(out_dir, jobs)
-        workflows: dict[str, Workflow] = {}
+        workflows: dict[str, ApiWorkflow] = {}
         keys: dict[int, str] = {}
         records = []
         seen_names: set[str] = set()
@@ -110,7 +111,7 @@ class Manifest:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Manifest":
+    def load(cls, path: str | Path) -> "RunManifest":
         path = Path(path)
         if path.is_dir():
             path = path / MANIFEST_NAME
@@ -125,7 +126,8 @@ class Manifest:
         if data.get("version") != MANIFEST_VERSION:
             raise InputError(f"{path}: manifest version {data.get('version')} is not supported "
                              f"(this dgx-pixels reads version {MANIFEST_VERSION})")
-        workflows = {key: Workflow.from_dict(w["prompt"], w.get("parameter_map"), name=key, source=w.get("source", ""))
+        workflows = {key: ApiWorkflow.from_dict(w["prompt"], w.get("parameter_map"), name=key,
+                                                source=w.get("source", ""))
                      for key, w in data["workflows"].items()}
         jobs = [JobRecord.from_dict(j) for j in data["jobs"]]
         manifest = cls(path, list(data.get("servers", [])), workflows, jobs, data.get("created", ""),
@@ -134,9 +136,9 @@ class Manifest:
         return manifest
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(JOB_STATES, 0)
+        counts = dict.fromkeys((state.value for state in JobState), 0)
         for job in self.jobs:
-            counts[job.state] += 1
+            counts[job.state.value] += 1
         return counts
 
     def to_dict(self) -> dict:

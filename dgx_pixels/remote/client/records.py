@@ -4,18 +4,46 @@ from __future__ import annotations
 import re
 import urllib.parse
 from dataclasses import dataclass, field
+from enum import Enum
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 from ...common.errors import InputError
-from ..params import Workflow
+from ..params import ApiWorkflow
 
 DEFAULT_SERVER = "http://127.0.0.1:8188"
 
-# pending: not on a server; queued: on a server (maybe running); executed: finished there, outputs not all here;
-# done: outputs downloaded and hashed; failed: the server rejected or failed it; interrupted: cancelled by the user.
-JOB_STATES = ("pending", "queued", "executed", "done", "failed", "interrupted")
+
+
+class JobState(str, Enum):
+    """Where a job stands (the manifest stores the value)."""
+
+    PENDING = "pending"  # not on a server
+    QUEUED = "queued"  # on a server (maybe running)
+    EXECUTED = "executed"  # finished there, outputs not all here
+    DONE = "done"  # outputs downloaded and hashed
+    FAILED = "failed"  # the server rejected or failed it
+    INTERRUPTED = "interrupted"  # cancelled by the user
+
+    __str__ = str.__str__
+
+
+class EventKind(str, Enum):
+    """What a progress report is about."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PROGRESS = "progress"
+    EXECUTED = "executed"
+    DONE = "done"
+    FAILED = "failed"
+    LOST = "lost"  # its server went away; the job is queued again
+    INTERRUPTED = "interrupted"
+    SERVER_DOWN = "server_down"
+    SERVER_UP = "server_up"
+
+    __str__ = str.__str__
 
 
 class ClientError(Exception):
@@ -45,7 +73,7 @@ class OutputFile:
 @dataclass(frozen=True)
 class JobResult:
     name: str
-    state: str
+    state: JobState
     params: dict
     seed: int | None
     server: str
@@ -55,7 +83,7 @@ class JobResult:
 
     @property
     def ok(self) -> bool:
-        return self.state == "done"
+        return self.state == JobState.DONE
 
 
 @dataclass
@@ -80,16 +108,16 @@ class BatchResult:
 class Job:
     """One prompt to run: a workflow and its parameter values (checked and complete, seeds drawn)."""
 
-    workflow: Workflow
+    workflow: ApiWorkflow
     params: dict
     name: str = ""
 
     @classmethod
-    def create(cls, workflow: Workflow | str | Path, values: Mapping[str, Any] | None = None, name: str = "",
+    def create(cls, workflow: ApiWorkflow | str | Path, values: Mapping[str, Any] | None = None, name: str = "",
                from_text: bool = False) -> "Job":
         """Check ``values`` against the workflow's parameters (InputError names any bad one)."""
-        if not isinstance(workflow, Workflow):
-            workflow = Workflow.load(workflow)
+        if not isinstance(workflow, ApiWorkflow):
+            workflow = ApiWorkflow.load(workflow)
         return cls(workflow, workflow.resolve(values, from_text=from_text), name)
 
 
@@ -101,7 +129,7 @@ class JobRecord:
     workflow: str
     params: dict
     seed: int | None = None
-    state: str = "pending"
+    state: JobState = JobState.PENDING
     prompt_id: str = ""
     server: str = ""
     attempts: list = field(default_factory=list)
@@ -113,15 +141,16 @@ class JobRecord:
 
     @classmethod
     def from_dict(cls, data: dict) -> "JobRecord":
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        record = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        record.state = JobState(record.state)
+        return record
 
 
 @dataclass(frozen=True)
 class Event:
-    """A progress report: ``kind`` is queued, running, progress, executed, done, failed, lost, interrupted,
-    server_down or server_up; ``fraction`` is the job's progress (0..1); ``counts`` the batch's jobs by state."""
+    """A progress report: ``fraction`` is the job's progress (0..1); ``counts`` the batch's jobs by state value."""
 
-    kind: str
+    kind: EventKind
     job: JobRecord | None = None
     server: str = ""
     fraction: float = 0.0

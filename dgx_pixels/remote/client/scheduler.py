@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ...common.errors import InputError
 from ...common.files import write_atomic
-from .manifest import Manifest
-from .records import ClientError, Event, JobRecord, PromptRejected, ServerUnreachable, normalise_url, now_iso, safe_name
+from .manifest import RunManifest
+from .records import (ClientError, Event, EventKind, JobRecord, JobState, PromptRejected, ServerUnreachable,
+                      normalise_url, now_iso, safe_name)
 from .server import Server, _Attempt, describe_failure
 
 if TYPE_CHECKING:
-    from . import Client
+    from .api import Client
 
 
 def output_refs(outputs: Mapping[str, Any], titles: Mapping[str, str], types: Sequence[str]) -> list[dict]:
@@ -60,7 +61,7 @@ class BatchRun:
         self.client = client
         self.client_id = client_id
         self.settings = client.settings
-        self.manifest: Manifest | None = None
+        self.manifest: RunManifest | None = None
         self.progress = progress
         self.wake = asyncio.Event()
         self.servers: dict[str, Server] = {}
@@ -71,7 +72,7 @@ class BatchRun:
         self.fatal: ClientError | None = None
 
     # ------------------------------------------------------------------ events and state
-    def emit(self, kind: str, job: JobRecord | None, server: str = "", **info) -> None:
+    def emit(self, kind: EventKind, job: JobRecord | None, server: str = "", **info) -> None:
         if self.progress is None:
             return
         try:
@@ -80,9 +81,9 @@ class BatchRun:
             self.fatal = self.fatal or ClientError(f"the progress callback failed: {err!r}")
             self.wake.set()
 
-    def set_state(self, job: JobRecord, state: str) -> None:
-        self.counts[job.state] -= 1
-        self.counts[state] += 1
+    def set_state(self, job: JobRecord, state: JobState) -> None:
+        self.counts[job.state.value] -= 1
+        self.counts[state.value] += 1
         job.state = state
         self.manifest.dirty = True
 
@@ -123,7 +124,7 @@ class BatchRun:
         return min(ready, key=lambda s: s.busy) if ready else None
 
     # ------------------------------------------------------------------ the run
-    async def run(self, urls: Sequence[str], make_manifest: Callable[[], Manifest]) -> Manifest:
+    async def run(self, urls: Sequence[str], make_manifest: Callable[[], RunManifest]) -> RunManifest:
         """Connect, then make (or load) the manifest, so an unreachable server leaves no half-started run."""
         try:
             servers = await self.connect(urls)
@@ -156,16 +157,16 @@ class BatchRun:
     async def prepare_resumed(self) -> None:
         """Sort the manifest's jobs: downloads to finish, jobs to follow or to check, jobs to queue."""
         for job in self.manifest.jobs:
-            if job.state == "done":
+            if job.state == JobState.DONE:
                 continue
-            if job.state == "executed":
+            if job.state == JobState.EXECUTED:
                 self.start(self.download_task(job))
-            elif job.state == "queued":
+            elif job.state == JobState.QUEUED:
                 self.start(self.follow_task(job, self.server(job.server)))
             else:
-                if job.state in ("failed", "interrupted"):
+                if job.state in (JobState.FAILED, JobState.INTERRUPTED):
                     self.new_attempt(job)
-                    self.set_state(job, "pending")
+                    self.set_state(job, JobState.PENDING)
                 self.pending.append(job)
         if self.manifest.dirty:
             self.manifest.save()
@@ -214,13 +215,13 @@ class BatchRun:
         lost = sum(1 for a in job.attempts if a.get("result") == "lost")
         if lost >= self.settings.max_attempts:
             job.error = f"lost {lost} times ({why}); giving up"
-            self.set_state(job, "failed")
-            self.emit("failed", job, job.server, message=job.error)
+            self.set_state(job, JobState.FAILED)
+            self.emit(EventKind.FAILED, job, job.server, message=job.error)
             return
         self.new_attempt(job)
-        self.set_state(job, "pending")
+        self.set_state(job, JobState.PENDING)
         self.manifest.log(job)
-        self.emit("lost", job, message=why)
+        self.emit(EventKind.LOST, job, message=why)
         self.pending.appendleft(job)
 
     async def submit_task(self, job: JobRecord, server: Server) -> None:
@@ -241,9 +242,9 @@ class BatchRun:
         attempt = self.attach(job, server)
         job.queued_at = now_iso()
         job.attempts.append({"server": server.url, "prompt_id": job.prompt_id, "at": job.queued_at})
-        self.set_state(job, "queued")
+        self.set_state(job, JobState.QUEUED)
         self.manifest.log(job)  # on disk before the prompt can reach the server
-        self.emit("queued", job, server.url)
+        self.emit(EventKind.QUEUED, job, server.url)
         try:
             await server.submit(prompt, job.prompt_id, titles)
         except PromptRejected as err:
@@ -345,16 +346,16 @@ class BatchRun:
     def fail(self, job: JobRecord, error: str) -> None:
         job.error = error
         job.finished_at = now_iso()
-        self.set_state(job, "failed")
-        self.emit("failed", job, job.server, message=error)
+        self.set_state(job, JobState.FAILED)
+        self.emit(EventKind.FAILED, job, job.server, message=error)
 
     async def finish(self, job: JobRecord, server: Server, outputs: Mapping[str, Any]) -> None:
         """The server finished the job: record its outputs (so it is never queued again), then download them."""
         titles = self.manifest.workflows[job.workflow].output_titles()
         job.outputs = output_refs(outputs, titles, self.settings.download_types)
-        self.set_state(job, "executed")
+        self.set_state(job, JobState.EXECUTED)
         self.manifest.log(job)  # never queued again, even if the server forgets it before the download
-        self.emit("executed", job, server.url, fraction=1.0)
+        self.emit(EventKind.EXECUTED, job, server.url, fraction=1.0)
         await self.download(job, server)
 
     async def download_task(self, job: JobRecord) -> None:
@@ -374,15 +375,15 @@ class BatchRun:
         except (ClientError, OSError) as err:
             # It stays "executed": a resume downloads the files without running the job again.
             job.error = f"outputs not downloaded: {err}"
-            self.emit("failed", job, server.url, message=job.error)
+            self.emit(EventKind.FAILED, job, server.url, message=job.error)
             return
         job.files = files
         job.error = ""
         job.finished_at = now_iso()
-        self.set_state(job, "done")
+        self.set_state(job, JobState.DONE)
         if self.settings.forget_history:
             self.to_forget.setdefault(server.url, []).append(job.prompt_id)
-        self.emit("done", job, server.url, fraction=1.0)
+        self.emit(EventKind.DONE, job, server.url, fraction=1.0)
 
     async def fetch(self, server: Server, ref: Mapping[str, str]) -> bytes:
         """One output file; while its server is away (restarting), wait for it up to the down timeout."""
@@ -427,7 +428,7 @@ class BatchRun:
         self.tasks.clear()
         by_server: dict[str, list[JobRecord]] = {}
         for job in self.manifest.jobs:
-            if job.state == "queued":
+            if job.state == JobState.QUEUED:
                 by_server.setdefault(job.server, []).append(job)
         await asyncio.gather(*(self.stop_on_server(self.server(url), jobs) for url, jobs in by_server.items()))
         self.manifest.save()
@@ -441,9 +442,9 @@ class BatchRun:
                     # It finished before the interrupt arrived: keep it, a resume only downloads it.
                     titles = self.manifest.workflows[job.workflow].output_titles()
                     job.outputs = output_refs(entry.get("outputs", {}), titles, self.settings.download_types)
-                    self.set_state(job, "executed")
+                    self.set_state(job, JobState.EXECUTED)
                 else:
-                    self.set_state(job, "interrupted")
-                    self.emit("interrupted", job, server.url)
+                    self.set_state(job, JobState.INTERRUPTED)
+                    self.emit(EventKind.INTERRUPTED, job, server.url)
         except (ClientError, asyncio.TimeoutError):
             pass  # unreachable: its jobs stay "queued" and a resume asks the server again

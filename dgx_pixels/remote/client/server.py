@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import aiohttp
 
-from .records import ClientError, JobRecord, PromptRejected, ServerUnreachable, normalise_url, safe_name
+from .records import ClientError, EventKind, JobRecord, PromptRejected, ServerUnreachable, normalise_url, safe_name
 
 
 def _describe(err: BaseException, timeout: float) -> str:
@@ -78,7 +78,7 @@ class _Attempt:
     def on_event(self, kind: str, data: dict) -> None:
         self.last_event = time.monotonic()
         if kind == "execution_start":
-            self.emit("running", self.job, self.server.url)
+            self.emit(EventKind.RUNNING, self.job, self.server.url)
             return
         if kind == "execution_cached":
             self.nodes_done.update(data.get("nodes") or [])
@@ -101,7 +101,7 @@ class _Attempt:
         else:
             return
         title = self.titles.get(self.node, self.node or "")
-        self.emit("progress", self.job, self.server.url, fraction=self.fraction(), node=title, step=self.step)
+        self.emit(EventKind.PROGRESS, self.job, self.server.url, fraction=self.fraction(), node=title, step=self.step)
 
 
 class Server:
@@ -308,11 +308,11 @@ class Server:
         self.up = up
         if up:
             self.connected.set()
-            self.emit("server_up", None, self.url)
+            self.emit(EventKind.SERVER_UP, None, self.url)
         else:
             self.down_since = time.monotonic()
             self.connected.clear()
-            self.emit("server_down", None, self.url, message=self.last_error)
+            self.emit(EventKind.SERVER_DOWN, None, self.url, message=self.last_error)
         self.on_change()
 
     def _recheck_attempts(self) -> None:

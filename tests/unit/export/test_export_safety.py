@@ -157,7 +157,7 @@ def test_overwriting_keeps_the_previous_version_with_its_hashes(world):
     second = _export(root, version=2)
     snapshot = second.write.history
     assert snapshot is not None and snapshot.is_relative_to((root / "game" / ".dgx-pixels" / "history").resolve())
-    manifest = json.loads((snapshot / "manifest.json").read_text())
+    manifest = json.loads((snapshot / "snapshot.json").read_text())
     assert manifest["asset"] == "assets/sprites/knight"
     changed = {path.name for path in second.write.written}
     assert changed == set(manifest["files"]) == {"knight.png", "knight.sprite.ron", "knight.json"}

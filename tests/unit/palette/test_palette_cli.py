@@ -27,7 +27,7 @@ def test_list_extract_apply_convert(tmp_path):
     for seed in range(2):
         noisy(tmp_path / f"in{seed}.png", seed)
     inputs = [tmp_path / "in0.png", tmp_path / "in1.png"]
-    result = palette("extract", *inputs, "-o", tmp_path / "set.gpl", "--colors", "6", "--keep", "#000000")
+    result = palette("extract", *inputs, "-o", tmp_path / "set.gpl", "--colours", "6", "--keep", "#000000")
     assert result.returncode == 0, result.stderr
     assert "6 colours" in result.stdout and "#000000" in result.stdout
     result = palette("apply", *inputs, "-o", tmp_path / "out", "--colors", "5", "--lock", "--dither", "atkinson")
@@ -44,7 +44,7 @@ def test_list_extract_apply_convert(tmp_path):
 
 def test_bad_dither_and_bad_file_are_clear(tmp_path):
     noisy(tmp_path / "in.png", 0)
-    result = palette("apply", tmp_path / "in.png", "-o", tmp_path / "o.png", "--colors", "4", "--dither", "fancy")
+    result = palette("apply", tmp_path / "in.png", "-o", tmp_path / "o.png", "--colours", "4", "--dither", "fancy")
     assert result.returncode == 2 and "dither must be one of" in result.stderr
     (tmp_path / "bad.hex").write_text("zzzzzz\n")
     result = palette("convert", tmp_path / "bad.hex", "-o", tmp_path / "x.gpl")

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from dgx_pixels.remote.batchfile import read_batch
-from dgx_pixels.remote.client.records import Job, JobRecord, normalise_url
-from dgx_pixels.remote.client.manifest import Manifest
+from dgx_pixels.remote.client.records import Job, JobRecord, JobState, normalise_url
+from dgx_pixels.remote.client.manifest import RunManifest
 from dgx_pixels.remote.client.server import describe_failure, describe_rejection
 from dgx_pixels.remote.client.scheduler import local_names, output_refs
 from dgx_pixels.cli.progress import ProgressView
 from dgx_pixels.common.errors import InputError
-from dgx_pixels.remote.params import Workflow, parse_assignment
+from dgx_pixels.remote.params import ApiWorkflow, parse_assignment
 from paths import DATA, REPO
 
 ROOT = REPO
@@ -26,8 +26,8 @@ TXT2IMG = DATA / "tiny_txt2img.json"
 
 
 @pytest.fixture
-def workflow() -> Workflow:
-    return Workflow.load(TXT2IMG)
+def workflow() -> ApiWorkflow:
+    return ApiWorkflow.load(TXT2IMG)
 
 
 def dgx(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -84,7 +84,7 @@ def test_bool_choice_and_image_parameters(tmp_path, workflow):
                                                                                 "input": "sampler_name"}]},
         "denoise_on": {"type": "bool", "targets": [{"node": "Negative Prompt", "input": "text"}]},
         "picture": {"type": "image", "targets": [{"node": "Positive Prompt", "input": "text"}]}}}
-    wf = Workflow.from_dict(workflow.prompt, param_map, name="kinds")
+    wf = ApiWorkflow.from_dict(workflow.prompt, param_map, name="kinds")
     assert wf.resolve({"sampler": "ddim"})["sampler"] == "ddim"
     with pytest.raises(InputError, match="must be one of: euler, ddim; got 'eulr' \\(did you mean 'euler'\\?\\)"):
         wf.resolve({"sampler": "eulr"})
@@ -116,7 +116,7 @@ def test_bool_choice_and_image_parameters(tmp_path, workflow):
 ])
 def test_parameter_map_mistakes_are_reported_with_the_file(workflow, param_map, message):
     with pytest.raises(InputError) as err:
-        Workflow.from_dict(workflow.prompt, param_map, name="wf", source=str(TXT2IMG))
+        ApiWorkflow.from_dict(workflow.prompt, param_map, name="wf", source=str(TXT2IMG))
     assert "tiny_txt2img.params.json" in str(err.value)
     assert message in str(err.value)
 
@@ -125,26 +125,27 @@ def test_duplicate_titles_are_ambiguous_targets(workflow):
     prompt = json.loads(json.dumps(workflow.prompt))
     prompt["3"]["_meta"]["title"] = "Positive Prompt"
     with pytest.raises(InputError, match="2 nodes are titled 'Positive Prompt'"):
-        Workflow.from_dict(prompt, {"parameters": {"p": {"targets": [{"node": "Positive Prompt", "input": "text"}]}}})
+        ApiWorkflow.from_dict(prompt, {"parameters": {"p": {"targets": [{"node": "Positive Prompt",
+                                                                          "input": "text"}]}}})
 
 
 def test_editor_format_and_missing_files_are_explained(tmp_path):
     editor = tmp_path / "ui.json"
     editor.write_text(json.dumps({"nodes": [], "links": [], "version": 0.4}))
     with pytest.raises(InputError, match="editor format; queueing needs the API format"):
-        Workflow.load(editor)
+        ApiWorkflow.load(editor)
     with pytest.raises(InputError, match="no workflow 'no_such_workflow': not a file, and not in the library"):
-        Workflow.load("no_such_workflow")
+        ApiWorkflow.load("no_such_workflow")
     broken = tmp_path / "broken.json"
     broken.write_text('{"1": {"class_type": "X", "inputs": {}},\n oops}')
     with pytest.raises(InputError, match="not valid JSON \\(line 2"):
-        Workflow.load(broken)
+        ApiWorkflow.load(broken)
 
 
 def test_without_a_map_inputs_are_set_by_title(tmp_path, workflow):
     bare = tmp_path / "bare.json"
     bare.write_text(json.dumps(workflow.prompt))
-    wf = Workflow.load(bare)
+    wf = ApiWorkflow.load(bare)
     assert wf.parameters == {}
     assert "no parameter map" in wf.describe()
     with pytest.raises(InputError, match="its parameters: none"):
@@ -219,15 +220,15 @@ def shutil_copy(source: Path, folder: Path) -> None:
 # ---------------------------------------------------------------------------------------------------- manifest
 def test_manifest_round_trip_and_journal(tmp_path, workflow):
     jobs = [Job.create(workflow, {"prompt": p, "seed": i}) for i, p in enumerate(["a", "b", "c"])]
-    manifest = Manifest.create(tmp_path / "run", jobs, ["http://127.0.0.1:1"])
+    manifest = RunManifest.create(tmp_path / "run", jobs, ["http://127.0.0.1:1"])
     assert [j.name for j in manifest.jobs] == ["0001", "0002", "0003"]
     assert len({j.prompt_id for j in manifest.jobs}) == 3  # ids exist before anything is queued
     assert not list((tmp_path / "run").glob(".*tmp"))
 
     job = manifest.jobs[1]
-    job.state, job.server = "queued", "http://127.0.0.1:1"
+    job.state, job.server = JobState.QUEUED, "http://127.0.0.1:1"
     manifest.log(job)  # a client killed now still knows the job may be on the server
-    loaded = Manifest.load(tmp_path / "run")
+    loaded = RunManifest.load(tmp_path / "run")
     assert [j.state for j in loaded.jobs] == ["pending", "queued", "pending"]
     assert loaded.jobs[1].prompt_id == job.prompt_id and loaded.jobs[0].seed == 0
     assert loaded.workflows["tiny_txt2img"].bind(loaded.jobs[0].params)["2"]["inputs"]["text"] == "a"
@@ -235,16 +236,16 @@ def test_manifest_round_trip_and_journal(tmp_path, workflow):
     assert not manifest.journal_path.exists()
 
     with pytest.raises(InputError, match="already holds a run"):
-        Manifest.create(tmp_path / "run", jobs, [])
+        RunManifest.create(tmp_path / "run", jobs, [])
     (tmp_path / "junk.json").write_text("{}")
     with pytest.raises(InputError, match="not a dgx-pixels run manifest"):
-        Manifest.load(tmp_path / "junk.json")
+        RunManifest.load(tmp_path / "junk.json")
 
 
 def test_duplicate_job_names_are_refused(tmp_path, workflow):
     jobs = [Job.create(workflow, {}, name="hero"), Job.create(workflow, {}, name="hero")]
     with pytest.raises(InputError, match="two jobs are named 'hero'"):
-        Manifest.create(tmp_path / "run", jobs, [])
+        RunManifest.create(tmp_path / "run", jobs, [])
 
 
 def test_output_refs_and_local_names():
@@ -346,3 +347,28 @@ def test_sync_twins_work_inside_a_running_event_loop():
     thread.start()
     thread.join(timeout=30)
     assert result == {"value": "done"}
+
+
+def test_palette_size_is_colours_everywhere_and_the_former_name_still_binds():
+    """The parameter was called ``colors``; scripts, batch files and the 0.1 files keep working with that name."""
+    workflow = ApiWorkflow.load("cleanup_existing_art")
+    assert workflow.parameters["colours"].aliases == ("colors",)
+    assert workflow.resolve({"colors": 8})["colours"] == workflow.resolve({"colours": 8})["colours"] == 8
+    assert "colors" not in workflow.resolve({"colors": 8})
+    with pytest.raises(InputError, match="'colours' and 'colors' both set the parameter 'colours'"):
+        workflow.resolve({"colours": 8, "colors": 4})
+    bound = workflow.bind(workflow.resolve({"colors": 5}, from_text=True))
+    assert bound[workflow.node_id("Palette")]["inputs"]["colours"] == 5
+    # The files as version 0.1 shipped them (parameter "colors", no aliases) still load and bind the same node.
+    legacy = ApiWorkflow.load(DATA / "legacy" / "cleanup_existing_art.json")
+    assert legacy.bind(legacy.resolve({"colors": 5}))[legacy.node_id("Palette")]["inputs"]["colours"] == 5
+    assert legacy.prompt == workflow.prompt  # the API graph itself did not change
+
+
+def test_aliases_must_not_clash(tmp_path):
+    workflow = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8}, "_meta": {"title": "Canvas"}}}
+    param_map = {"parameters": {
+        "width": {"type": "int", "targets": [{"node": "Canvas", "input": "width"}], "aliases": ["size"]},
+        "height": {"type": "int", "targets": [{"node": "Canvas", "input": "height"}], "aliases": ["size"]}}}
+    with pytest.raises(InputError, match="'size' name"):
+        ApiWorkflow.from_dict(workflow, param_map)
