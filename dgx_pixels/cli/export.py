@@ -52,7 +52,7 @@ def _tileset_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seam-tolerance", type=float, default=1.5, help="seam check tolerance (default: 1.5)")
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     sheet = subparsers.add_parser("sheet", help="assemble PNG frames into a sprite sheet (+ Aseprite JSON)")
     sheet.add_argument("frames", nargs="+", type=Path, help="frame images in order")
     sheet.add_argument("-o", "--output", type=Path, required=True, help="sheet PNG to write (OUT.json beside it)")
@@ -107,7 +107,7 @@ def _load_frames(paths: list[Path]):
     return frames_from_batches([image for image, _ in loaded], [mask for _, mask in loaded])
 
 
-def _assemble(args):
+def _assemble(args: argparse.Namespace) -> int:
     from ..sheets.frames import parse_tag_spec
     from ..sheets.assemble import assemble_sheet
 
@@ -117,14 +117,14 @@ def _assemble(args):
                           trim=args.trim, dedupe=args.dedupe)
 
 
-def _assemble_tiles(args, paths):
+def _assemble_tiles(args: argparse.Namespace, paths):
     from ..sheets.tileset import assemble_tileset
 
     return assemble_tileset(_load_frames(paths), args.tile_columns, args.spacing, args.margin, args.autotile,
                             args.seam_tolerance)
 
 
-def _sheet(args) -> int:
+def _sheet(args: argparse.Namespace) -> int:
     from ..export.aseprite import aseprite_array
     from ..image.png import png_bytes, to_rgba8
 
@@ -137,7 +137,7 @@ def _sheet(args) -> int:
     return 0
 
 
-def _tileset(args) -> int:
+def _tileset(args: argparse.Namespace) -> int:
     from ..image.png import png_bytes, to_rgba8
     from ..export.tiled import tileset_json, tileset_tsx
 
@@ -153,7 +153,7 @@ def _tileset(args) -> int:
     return 0
 
 
-def _slice(args) -> int:
+def _slice(args: argparse.Namespace) -> int:
     from ..image.io import load_image
     from ..image.png import png_bytes, to_rgba8
     from ..sheets.slice import slice_sheet
@@ -178,7 +178,7 @@ def _project_roots(project: Path) -> list[Path]:
     return allowed_roots([os.path.abspath(project)])
 
 
-def _export_bevy(args) -> int:
+def _export_bevy(args: argparse.Namespace) -> int:
     from ..export.bevy import export_bevy
 
     sheet, layout = _assemble_tiles(args, args.frames) if args.tileset else _assemble(args)
@@ -197,7 +197,7 @@ def _export_bevy(args) -> int:
     return 0
 
 
-def _recover(args) -> int:
+def _recover(args: argparse.Namespace) -> int:
     from ..export.safe_write import recover
 
     roots = _project_roots(args.project)
@@ -206,7 +206,7 @@ def _recover(args) -> int:
     return 0
 
 
-def _history(args) -> int:
+def _history(args: argparse.Namespace) -> int:
     from ..export.safe_write import history
 
     entries = history(Path(os.path.abspath(args.project)))

@@ -5,6 +5,7 @@ as ``dgx-pixels run`` (progress, manifest, several servers, --resume).
 """
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from ..common.errors import InputError
@@ -14,20 +15,20 @@ from .jobs import add_server_options, execute_jobs
 GENERATED_WORKFLOWS = {"character": "character_sprite_sheet", "tiles": "tileset_seamless", "items": "item_icons"}
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("generate", help="generate characters, tiles or item icons with the shipped "
                                                     "workflows")
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
 
     character = kinds.add_parser("character", help="every animation frame of a character as a tagged sprite sheet")
-    character.add_argument("prompt", help="the character, e.g. 'medieval knight with a red cape'")
+    character.add_argument("prompt", nargs="?", help="the character, e.g. 'medieval knight with a red cape'")
     character.add_argument("--animations", help="e.g. 'idle, walk:8, attack once' (default idle, walk, attack)")
     character.add_argument("--directions", choices=["side", "right", "4", "8"], help="view directions")
     character.add_argument("--frames", type=int, help="frames per animation (0: each animation's usual count)")
     character.add_argument("--size", help="force the sprite's native size, e.g. 48x48")
 
     tiles = kinds.add_parser("tiles", help="seamless tiles on one palette, exported as a tileset")
-    tiles.add_argument("prompt", help="what the tiles show, e.g. 'mossy stone floor'")
+    tiles.add_argument("prompt", nargs="?", help="what the tiles show, e.g. 'mossy stone floor'")
     tiles.add_argument("--tiles", type=int, help="how many tiles (default 4)")
     tiles.add_argument("--tile-size", help="native tile size, e.g. 32x32")
     tiles.add_argument("--axes", choices=["both", "x", "y"], help="wrap both ways (default) or one axis")
@@ -53,9 +54,13 @@ def register(subparsers) -> None:
         kind.set_defaults(func=_generate)
 
 
-def _values(args) -> dict[str, str]:
+def _values(args: argparse.Namespace) -> dict[str, str]:
     common = {"colours": args.colours, "seed": args.seed, "steps": args.steps, "lora": args.lora,
               "lora_strength": args.lora_strength, "asset_name": args.name, "project": args.bevy}
+    if args.kind in ("character", "tiles") and not args.prompt:
+        raise InputError(f"give the {args.kind} prompt, e.g. dgx-pixels generate {args.kind} "
+                         + ("'medieval knight with a red cape'" if args.kind == "character" else "'mossy stone floor'")
+                         + "; or --resume MANIFEST")
     if args.kind == "character":
         specific = {"prompt": args.prompt, "animations": args.animations, "directions": args.directions,
                     "frames": args.frames, "size": args.size}
@@ -74,7 +79,7 @@ def _values(args) -> dict[str, str]:
     return {key: str(value) for key, value in {**common, **specific}.items() if value is not None}
 
 
-def _generate(args) -> int:
+def _generate(args: argparse.Namespace) -> int:
     from ..remote.batchfile import expand, typed_values
     from ..remote.params import ApiWorkflow, parse_assignment
 

@@ -1,12 +1,13 @@
 """``dgx-pixels host``: provision a ComfyUI host and run it with this pack loaded."""
 from __future__ import annotations
 
+import argparse
 import os
 
 from ..host import provision as hostlib
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("host", help="provision and run a local ComfyUI host with DGX-Pixels loaded")
     actions = parser.add_subparsers(dest="host_command", metavar="ACTION", required=True)
 
@@ -36,16 +37,16 @@ def register(subparsers) -> None:
     info.set_defaults(func=_info)
 
     python = actions.add_parser("python", help="print the host venv's Python (for scripts and make)")
-    python.set_defaults(func=lambda args: print(hostlib.require_host().python))
+    python.set_defaults(func=_python)
 
 
-def _setup(args) -> int:
+def _setup(args: argparse.Namespace) -> int:
     host = hostlib.provision(args.comfyui, tuple(args.torch))
     print(f"host ready: ComfyUI {host.comfyui} @ {host.commit[:8]}, python {host.python}")
     return 0
 
 
-def _run(args) -> int:
+def _run(args: argparse.Namespace) -> int:
     host = hostlib.provision(args.comfyui)
     link = hostlib.link_pack(host)
     cmd = hostlib.server_command(host, port=args.port, listen=args.listen)
@@ -54,8 +55,13 @@ def _run(args) -> int:
     os.execv(cmd[0], cmd)
 
 
-def _info(args) -> int:
+def _info(args: argparse.Namespace) -> int:
     host = hostlib.require_host()
     print(f"comfyui: {host.comfyui}\npython:  {host.python}\ncommit:  {host.commit}")
     print(f"cache:   {hostlib.host_dir()}")
+    return 0
+
+
+def _python(args: argparse.Namespace) -> int:
+    print(hostlib.require_host().python)
     return 0

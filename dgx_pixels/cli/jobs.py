@@ -2,6 +2,7 @@
 its progress, and its exit codes."""
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -16,7 +17,7 @@ EXIT_INTERRUPTED = 130
 SERVER_ENV = "DGX_PIXELS_SERVER"
 
 
-def add_server_options(parser) -> None:
+def add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", action="append", metavar="URL",
                         help=f"a ComfyUI server (repeatable; jobs go to the shortest queue). Default: ${SERVER_ENV} "
                              "(comma-separated), else http://127.0.0.1:8188; on --resume, the run's servers")
@@ -35,7 +36,7 @@ def add_server_options(parser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
-def server_urls(args, manifest_servers: list[str] | None = None) -> list[str]:
+def server_urls(args: argparse.Namespace, manifest_servers: list[str] | None = None) -> list[str]:
     if args.server:
         return args.server
     if manifest_servers:
@@ -44,7 +45,7 @@ def server_urls(args, manifest_servers: list[str] | None = None) -> list[str]:
     return [s for s in env.split(",") if s.strip()] or ["http://127.0.0.1:8188"]
 
 
-def execute_jobs(args, jobs, label: str = "") -> int:
+def execute_jobs(args: argparse.Namespace, jobs, label: str = "") -> int:
     """Run ``jobs`` (None: ``args.resume``) with progress on stderr; returns the exit code."""
     from ..remote.client import Client
     from ..remote.client.manifest import RunManifest

@@ -1,6 +1,7 @@
 """``dgx-pixels models``: list and download the models the shipped workflows expect."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from ..host import provision as hostlib
@@ -8,7 +9,7 @@ from ..host import models as modellib
 from ..common.errors import InputError
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("models", help="list or download the models the workflows use")
     actions = parser.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     for name, func, help_text in (("list", _list, "show the catalogue and what is installed"),
@@ -23,13 +24,13 @@ def register(subparsers) -> None:
         action.set_defaults(func=func)
 
 
-def _models_dir(args) -> Path:
+def _models_dir(args: argparse.Namespace) -> Path:
     if args.models_dir:
         return args.models_dir
     return hostlib.require_host().comfyui_path / "models"
 
 
-def _list(args) -> int:
+def _list(args: argparse.Namespace) -> int:
     catalog = modellib.load_catalog(args.catalog)
     models_dir = args.models_dir or (hostlib.load_host().comfyui_path / "models" if hostlib.load_host() else None)
     for model in catalog.values():
@@ -39,7 +40,7 @@ def _list(args) -> int:
     return 0
 
 
-def _download(args) -> int:
+def _download(args: argparse.Namespace) -> int:
     catalog = modellib.load_catalog(args.catalog)
     names = list(catalog) if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in catalog]

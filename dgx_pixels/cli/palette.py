@@ -1,6 +1,7 @@
 """``dgx-pixels palette``: list, extract, apply and convert palettes without a ComfyUI server."""
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from .progress import run_per_file
 DITHER_HELP = "none (default), 'bayer 2', 'bayer 4', 'bayer 8', floyd-steinberg or atkinson"
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("palette", help="list, extract, apply and convert palettes")
     actions = parser.add_subparsers(dest="palette_command", metavar="ACTION", required=True)
 
@@ -46,7 +47,7 @@ def register(subparsers) -> None:
     convert.set_defaults(func=_convert)
 
 
-def _list(args) -> int:
+def _list(args: argparse.Namespace) -> int:
     from ..palette.builtin import BUILTIN_NAMES, builtin_palette
 
     for name in BUILTIN_NAMES:
@@ -62,7 +63,7 @@ def _list(args) -> int:
     return 0
 
 
-def _extract(args) -> int:
+def _extract(args: argparse.Namespace) -> int:
     import torch
 
     from ..palette import files as palette_files
@@ -79,7 +80,7 @@ def _extract(args) -> int:
     return 0
 
 
-def _apply(args) -> int:
+def _apply(args: argparse.Namespace) -> int:
     import torch
 
     from ..image import io as imageio
@@ -121,7 +122,7 @@ def _apply(args) -> int:
     return run_per_file(recolour, args.inputs, targets, "palette")
 
 
-def _convert(args) -> int:
+def _convert(args: argparse.Namespace) -> int:
     from ..palette import files as palette_files
 
     palette = palette_files.palette_from_argument(args.source)

@@ -1,6 +1,7 @@
 """``dgx-pixels pixelize``: AI pixel art files -> true pixel art at native size, with no ComfyUI server."""
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from .files import output_paths
 from .progress import Progress, run_per_file
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "pixelize", help="recover the true pixel grid of AI pixel art and save it at its native size",
         description="OUT is a file when there is one input and OUT has an image suffix; otherwise a folder that "
@@ -34,7 +35,7 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..image import io as imageio
@@ -77,7 +78,7 @@ def run(args) -> int:
     return run_per_file(pixelize_file, args.inputs, targets, "pixelize")
 
 
-def _locked_palette(args, image=None, mask=None):
+def _locked_palette(args: argparse.Namespace, image=None, mask=None):
     """The one palette every output ends on: given (--palette), or extracted once from the opaque pixels of all
     inputs together (--colours), so that the frames of a character share their colours; None without either.
     ``image`` and ``mask``: the inputs already loaded as one batch (else the files are read for their colours)."""

@@ -2,6 +2,7 @@
 without a ComfyUI server."""
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from ..common.files import write_atomic
 from ..common.sizes import parse_size
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("poses", help="the pose library: list animations, render skeleton sheets")
     actions = parser.add_subparsers(dest="poses_command", metavar="ACTION", required=True)
 
@@ -53,7 +54,7 @@ def _read_custom(path: Path | None) -> str:
         raise InputError(f"{path}: cannot read the custom animations ({err})") from None
 
 
-def _list(args) -> int:
+def _list(args: argparse.Namespace) -> int:
     from ..poses.parser import available_animations
     from ..poses.rig import PARAMETERS
 
@@ -69,7 +70,7 @@ def _list(args) -> int:
     return 0
 
 
-def _render(args) -> int:
+def _render(args: argparse.Namespace) -> int:
 
     from ..image import io as imageio
     from ..poses import openpose

@@ -5,13 +5,14 @@ Exit codes: 0 every job done; 1 some job failed; 2 bad input (parameters, files)
 """
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from ..common.errors import InputError
 from .jobs import add_server_options, execute_jobs
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
         "run", help="queue an API workflow on ComfyUI and download its outputs",
         description="Queue an API-format workflow with named parameters (its .params.json map) on one or more "
@@ -39,7 +40,7 @@ def register(subparsers) -> None:
     batch.set_defaults(func=_batch)
 
 
-def _run(args) -> int:
+def _run(args: argparse.Namespace) -> int:
     from ..remote.batchfile import expand, typed_values
     from ..remote.params import ApiWorkflow, parse_assignment
 
@@ -59,7 +60,7 @@ def _run(args) -> int:
     return execute_jobs(args, expand(workflow, values, workflow.name, args.count), workflow.name)
 
 
-def _batch(args) -> int:
+def _batch(args: argparse.Namespace) -> int:
     from ..remote.batchfile import read_batch
     from ..remote.params import parse_assignment
 

@@ -74,4 +74,4 @@ def test_bad_target_size_names_the_node(comfy, tmp_path):
     name, _, _ = upload_fake(comfy, tmp_path, "small.png", 5, uniform_cuts(16, 6.0), uniform_cuts(12, 6.0))
     error = comfy.execution_error(downscale_prompt(name, target_size="sixty-four"))
     assert error["node_type"] == "DGXPixelsPixelPerfectDownscale"
-    assert "Pixel-Perfect Downscale: target size 'sixty-four' must look like 64x64" in error["exception_message"]
+    assert "Pixel-Perfect Downscale: target size 'sixty-four' is not a size like 64x64" in error["exception_message"]

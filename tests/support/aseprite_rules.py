@@ -1,4 +1,4 @@
-"""Aseprite array JSON checks: the JSON Schema (tests/schemas) plus the cross-field rules a schema cannot state."""
+"""Aseprite array JSON checks: the JSON Schema (support/schemas) plus the cross-field rules a schema cannot state."""
 from __future__ import annotations
 
 import json

@@ -2,7 +2,7 @@
 
 Run with the host's Python (it imports ComfyUI's own model classes so the keys match what ComfyUI expects):
 
-    python tests/tiny_checkpoint.py --comfyui DIR --out tiny_sd15.safetensors
+    python tests/support/tiny_checkpoint.py --comfyui DIR --out tiny_sd15.safetensors
 
 What ComfyUI needs to detect SD1.5 and still run fast on a CPU:
 - UNet: model_channels 320, context_dim 768, conv proj_in (use_linear_in_transformer False); one level

@@ -1,6 +1,6 @@
 """Build a deterministic random-weight ControlNet that ComfyUI loads for the tiny checkpoint (tests only).
 
-Run with the host's Python: ``python tests/tiny_controlnet.py --comfyui DIR --out tiny_controlnet.safetensors``.
+Run with the host's Python: ``python tests/support/tiny_controlnet.py --comfyui DIR --out tiny_controlnet.safetensors``.
 It has the tiny UNet's shape (see tiny_checkpoint.py) plus the hint encoder for a 3-channel image; its zero
 convolutions are random instead of zero, so the hint image visibly changes what the sampler makes.
 """

@@ -95,7 +95,7 @@ class Client:
 
     async def _drive(self, make_manifest: Callable[[], RunManifest], progress, client_id: str) -> BatchResult:
         async with self:
-            manifest = await BatchRun(self, progress, client_id).run(self.servers, make_manifest)
+            manifest = await BatchRun(self.session, self.settings, progress, client_id).run(self.servers, make_manifest)
         return manifest.result()
 
     # ------------------------------------------------------------------ sync twins

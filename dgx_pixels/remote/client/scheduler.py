@@ -7,17 +7,16 @@ import time
 import uuid
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
+
+import aiohttp
 
 from ...common.errors import InputError
 from ...common.files import write_atomic
 from .manifest import RunManifest
 from .records import (ClientError, Event, EventKind, JobRecord, JobState, PromptRejected, ServerUnreachable,
                       normalise_url, now_iso, safe_name)
-from .server import Server, _Attempt, describe_failure
-
-if TYPE_CHECKING:
-    from .api import Client
+from .server import Server, Settings, Attempt, describe_failure
 
 
 def output_refs(outputs: Mapping[str, Any], titles: Mapping[str, str], types: Sequence[str]) -> list[dict]:
@@ -57,10 +56,11 @@ def local_names(refs: list[dict]) -> list[str]:
 class BatchRun:
     """Spreads a manifest's unfinished jobs over the servers and follows them to the end."""
 
-    def __init__(self, client: "Client", progress: Callable[[Event], None] | None, client_id: str):
-        self.client = client
+    def __init__(self, session: aiohttp.ClientSession, settings: Settings, progress: Callable[[Event], None] | None,
+                 client_id: str):
+        self.session = session
         self.client_id = client_id
-        self.settings = client.settings
+        self.settings = settings
         self.manifest: RunManifest | None = None
         self.progress = progress
         self.wake = asyncio.Event()
@@ -95,7 +95,7 @@ class BatchRun:
         """The server at ``url``; one outside this run's list (a resumed job's old server) is used over HTTP only."""
         url = normalise_url(url)
         if url not in self.servers:
-            self.servers[url] = Server(url, self.client.session, self.client_id, self.settings,
+            self.servers[url] = Server(url, self.session, self.client_id, self.settings,
                                        self.changed, self.emit)
         return self.servers[url]
 
@@ -256,10 +256,10 @@ class BatchRun:
             attempt.wake("check")
         await self.follow(job, attempt)
 
-    def attach(self, job: JobRecord, server: Server) -> _Attempt:
+    def attach(self, job: JobRecord, server: Server) -> Attempt:
         workflow = self.manifest.workflows[job.workflow]
         job.server = server.url
-        attempt = _Attempt(job, server, len(workflow.prompt), workflow.output_titles(), self.emit)
+        attempt = Attempt(job, server, len(workflow.prompt), workflow.output_titles(), self.emit)
         server.attempts[job.prompt_id] = attempt
         return attempt
 
@@ -285,7 +285,7 @@ class BatchRun:
         else:
             self.requeue(job, f"{server.url} is not in this run's servers")
 
-    async def follow(self, job: JobRecord, attempt: _Attempt) -> None:
+    async def follow(self, job: JobRecord, attempt: Attempt) -> None:
         """Wait for the job's end on its server, then take the result (or queue it again if it was lost)."""
         server = attempt.server
         deadline = time.monotonic() + self.settings.job_timeout if self.settings.job_timeout else None
@@ -331,7 +331,7 @@ class BatchRun:
         finally:
             server.attempts.pop(attempt.prompt_id, None)  # the job may hold a new id by now (queued again)
 
-    async def time_out(self, job: JobRecord, attempt: _Attempt) -> None:
+    async def time_out(self, job: JobRecord, attempt: Attempt) -> None:
         server = attempt.server
         try:
             await server.cancel([job.prompt_id])

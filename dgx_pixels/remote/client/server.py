@@ -45,7 +45,23 @@ class Settings:
     download_types: tuple[str, ...] = ("output",)
 
 
-class _Attempt:
+class Backoff:
+    """The wait between tries: ``settings.backoff`` seconds at first, doubling up to ``settings.max_backoff``, each
+    wait jittered by 20 % so that clients that failed together do not retry together."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.delay = settings.backoff
+
+    def reset(self) -> None:
+        self.delay = self.settings.backoff
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self.delay * random.uniform(0.8, 1.2))
+        self.delay = min(self.delay * 2, self.settings.max_backoff)
+
+
+class Attempt:
     """One queueing of a job on a server, fed by the server's websocket events."""
 
     def __init__(self, job: JobRecord, server: "Server", total_nodes: int, titles: Mapping[str, str],
@@ -121,7 +137,7 @@ class Server:
         self.dispatched = 0  # jobs handed to this server whose prompt is not registered yet
         self.down_since = time.monotonic()
         self.last_error = "not contacted yet"
-        self.attempts: dict[str, _Attempt] = {}
+        self.attempts: dict[str, Attempt] = {}
         # Prompts this client gave up on while the server was away: deleted there if it comes back with them.
         self.abandoned: set[str] = set()
         self.uploads: dict[str, str] = {}
@@ -142,7 +158,7 @@ class Server:
         exponential backoff, then raise ServerUnreachable."""
         retries = self.settings.retries if retries is None else retries
         timeout = timeout or self.settings.request_timeout
-        delay = self.settings.backoff
+        backoff = Backoff(self.settings)
         for attempt in range(retries + 1):
             try:
                 async with self.session.request(method, self.url + path, json=json_body, params=params,
@@ -155,8 +171,7 @@ class Server:
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as err:
                 problem = _describe(err, timeout)
             if attempt < retries:
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self.settings.max_backoff)
+                await backoff.wait()
         raise ServerUnreachable(f"cannot reach ComfyUI at {self.url}: {problem}")
 
     async def get_json(self, path: str, **kwargs) -> Any:
@@ -206,7 +221,7 @@ class Server:
         """Queue ``prompt`` under ``prompt_id``. A rejection raises PromptRejected with the node errors by title;
         a 200 that still lists node errors (an output was dropped) is cancelled and rejected too."""
         body = {"prompt": prompt, "client_id": self.client_id, "prompt_id": prompt_id}
-        delay = self.settings.backoff
+        backoff = Backoff(self.settings)
         for attempt in range(self.settings.retries + 1):
             try:
                 status, raw = await self.request("POST", "/prompt", json_body=body, retries=0)
@@ -214,8 +229,7 @@ class Server:
             except ServerUnreachable:
                 if attempt == self.settings.retries:
                     raise
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, self.settings.max_backoff)
+            await backoff.wait()
             # The failed try may have reached the server: never queue one prompt id twice.
             try:
                 if prompt_id in await self.queued_ids() or await self.history(prompt_id) is not None:
@@ -275,7 +289,7 @@ class Server:
             self.listener = None
 
     async def _listen(self) -> None:
-        delay = self.settings.backoff
+        backoff = Backoff(self.settings)
         while True:
             try:
                 async with self.session.ws_connect(self.ws_url, params={"clientId": self.client_id},
@@ -283,7 +297,7 @@ class Server:
                     self.load = await self.queue_remaining(retries=0)
                     self.failures = 0
                     self._set_up(True)
-                    delay = self.settings.backoff
+                    backoff.reset()
                     self._recheck_attempts()
                     await self._delete_abandoned()
                     async for message in ws:
@@ -299,8 +313,7 @@ class Server:
             self.on_change()
             if time.monotonic() - self.down_since > self.settings.server_down_timeout:
                 self._fail_over()
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, self.settings.max_backoff)
+            await backoff.wait()
 
     def _set_up(self, up: bool) -> None:
         if up == self.up:
