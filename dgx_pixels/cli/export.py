@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from ..common.errors import InputError
@@ -171,7 +172,7 @@ def _slice(args: argparse.Namespace) -> int:
 
 def _project_roots(project: Path) -> list[Path]:
     """The command line writes where its user points: the project folder (plus DGX_PIXELS_EXPORT_ROOTS)."""
-    from ..export.safe_write import allowed_roots
+    from ..export.paths import allowed_roots
 
     if not project.is_dir():
         raise InputError(f"{project}: no such folder")
@@ -180,11 +181,15 @@ def _project_roots(project: Path) -> list[Path]:
 
 def _export_bevy(args: argparse.Namespace) -> int:
     from ..export.bevy import export_bevy
+    from ..export.paths import check_name
 
-    sheet, layout = _assemble_tiles(args, args.frames) if args.tileset else _assemble(args)
     roots = _project_roots(args.project)
+    check_name(args.name)
+    sheet, layout = _assemble_tiles(args, args.frames) if args.tileset else _assemble(args)
     result = export_bevy(sheet, layout, str(roots[0]), args.name, roots, kind=args.folder,
                          png_meta=not args.no_meta, require_bevy=not args.any_folder)
+    for message in result.write.set_aside:
+        print(f"dgx-pixels export: warning: {message}", file=sys.stderr)
     for path in result.write.recovered:
         print(f"finished an interrupted export: {path}")
     for path in result.files:
@@ -201,15 +206,21 @@ def _recover(args: argparse.Namespace) -> int:
     from ..export.safe_write import recover
 
     roots = _project_roots(args.project)
-    restored = recover(roots[0], roots)
-    print("\n".join(f"restored: {path}" for path in restored) or "nothing to recover")
+    recovery = recover(roots[0], roots)
+    for message in recovery.set_aside:
+        print(f"dgx-pixels export: warning: {message}", file=sys.stderr)
+    print("\n".join(f"restored: {path}" for path in recovery.restored) or "nothing to recover")
     return 0
 
 
 def _history(args: argparse.Namespace) -> int:
-    from ..export.safe_write import history
+    from ..export.journal import history
 
-    entries = history(Path(os.path.abspath(args.project)))
+    roots = _project_roots(args.project)
+    listing = history(roots[0].resolve())
+    for problem in listing.skipped:
+        print(f"dgx-pixels export: warning: {problem}; skipped", file=sys.stderr)
+    entries = listing.entries
     for entry in entries:
         files = ", ".join(f"{name} ({info['sha256'][:12]})" for name, info in entry["files"].items())
         print(f"{entry['saved_at']}  {entry['asset']}: {files}\n    {entry['path']}")
