@@ -63,12 +63,9 @@ def check_files_together(paths: list, what: str, max_pixels: int | None = None) 
     check_batch_pixels(total, f"{what} ({len(paths)} files) hold together", max_pixels)
 
 
-def check_image_bytes(data: bytes, suffix: str, name: str, max_pixels: int | None = None) -> None:
-    """Refuse ``data`` unless it is an image in the format ``suffix`` names, within the pixel limit (read from its
-    header: nothing is decoded). Other suffixes (.json, .txt...) are not images and pass."""
-    expected = FORMAT_OF_SUFFIX.get(suffix.lower())
-    if expected is None:
-        return
+def check_image_bytes(data: bytes, name: str, suffix: str | None = None, max_pixels: int | None = None) -> None:
+    """Refuse ``data`` unless it is an image within the pixel limit (read from its header: nothing is decoded), in
+    the format ``suffix`` names (any format when None)."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             found = image.format
@@ -77,8 +74,10 @@ def check_image_bytes(data: bytes, suffix: str, name: str, max_pixels: int | Non
         raise InputError(f"{name}: too large to decode safely ({err})") from None
     except DECODE_ERRORS:
         found = None
-    if found != expected:
-        raise InputError(f"{name} is named {suffix} but its bytes are {_kind_of(data, found)}, not {expected}")
+    expected = FORMAT_OF_SUFFIX.get(suffix.lower()) if suffix else None
+    if found is None or (expected is not None and found != expected):
+        raise InputError(f"{name}{f' is named {suffix} but its bytes are' if suffix else ' is'} "
+                         f"{_kind_of(data, found)}{f', not {expected}' if expected else ''}")
 
 
 def _kind_of(data: bytes, found: str | None) -> str:

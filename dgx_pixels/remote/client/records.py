@@ -15,7 +15,6 @@ from ..params import ApiWorkflow
 DEFAULT_SERVER = "http://127.0.0.1:8188"
 
 
-
 class JobState(str, Enum):
     """Where a job stands (the manifest stores the value)."""
 
@@ -52,6 +51,14 @@ class ClientError(Exception):
 
 class ServerUnreachable(ClientError):
     """No answer (or only server errors) from a ComfyUI server after the retries."""
+
+
+class ServerError(ClientError):
+    """The server answered, with an error of its own (HTTP 5xx) after the retries: its text says what."""
+
+
+class BadReply(ClientError):
+    """The server answered something that is not what ComfyUI sends (not JSON, the wrong shape, too big)."""
 
 
 class PromptRejected(ClientError):
