@@ -63,13 +63,14 @@ def size_or_width(text: str) -> str:
     return text
 
 
-def size_or_square(text: str) -> str:
-    """``WxH`` or one number for a square, kept as text for the workflow parameter."""
+def asset_name(text: str) -> str:
+    """An asset name as the Bevy export takes it (checked here too, before a server is asked)."""
+    from ..export.paths import check_name
+
     try:
-        parse_size(text, lone="square", low=1)
+        return check_name(text)
     except InputError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-    return text
 
 
 def add_image_input_options(parser: argparse.ArgumentParser, overwrites: bool = True) -> None:

@@ -67,10 +67,9 @@ def write_atomic(path: str | Path, data: bytes, durable: bool = False) -> Path:
     return Path(path)
 
 
-def read_limited(path: str | Path, limit: int, what: str = "file", follow_links: bool = True) -> bytes:
-    """The bytes of the regular file ``path``, refused with an InputError when it is missing, not a regular file
-    (a FIFO, a device, a folder), a link while ``follow_links`` is off, or bigger than ``limit`` bytes: the size is
-    checked before anything is read, so a huge file costs nothing."""
+def open_regular(path: str | Path, what: str = "file", follow_links: bool = True):
+    """``path`` opened for reading, refused with an InputError when it is missing, not a regular file (a FIFO that
+    would block, a device that never ends, a folder), or a link while ``follow_links`` is off."""
     path = Path(path)
     flags = os.O_RDONLY | O_NONBLOCK | (0 if follow_links else O_NOFOLLOW) | getattr(os, "O_BINARY", 0)
     try:
@@ -81,12 +80,19 @@ def read_limited(path: str | Path, limit: int, what: str = "file", follow_links:
         if not follow_links and os.path.islink(path):
             raise InputError(f"{path} is a symbolic link; it is not read through links") from None
         raise InputError(f"{path}: cannot be read ({(err.strerror or str(err)).lower()})") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"{path} is not a regular file (a {what} must be one)")
-        if info.st_size > limit:
-            raise InputError(f"{path} is {info.st_size:,} bytes; a {what} may be at most {limit:,}")
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise InputError(f"{path} is not a regular file (a FIFO, a device or a folder): it is not read as a {what}")
+    return os.fdopen(descriptor, "rb")
+
+
+def read_limited(path: str | Path, limit: int, what: str = "file", follow_links: bool = True) -> bytes:
+    """The bytes of the regular file ``path`` (see open_regular), refused when bigger than ``limit`` bytes: the size
+    is checked before anything is read, so a huge file costs nothing."""
+    with open_regular(path, what, follow_links) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limit:
+            raise InputError(f"{path} is {size:,} bytes; a {what} may be at most {limit:,}")
         try:
             data = handle.read(limit + 1)
         except OSError as err:

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..common.errors import InputError
+from ..common.files import open_regular
 from ..common.limits import check_batch_pixels, check_image_size
 
 # What a damaged or hostile file can make a Pillow decoder raise.
@@ -29,14 +30,11 @@ FORMAT_OF_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WE
 
 def decode_rgba8(source: str | Path | bytes, name: str, max_pixels: int | None = None) -> np.ndarray:
     """``source`` (a path or the file's bytes; ``name`` says which in messages) as ``[H, W, 4]`` uint8 RGBA."""
+    handle = io.BytesIO(source) if isinstance(source, bytes) else open_regular(source, "image file")
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+        with handle, Image.open(handle) as image:
             _check_single(image, name, max_pixels)
             return _rgba8(image, name)
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{name} is a folder, not an image") from None
     except Image.DecompressionBombError as err:
         raise InputError(f"{name}: too large to decode safely ({err})") from None
     except MemoryError:
@@ -51,13 +49,9 @@ def check_files_together(paths: list, what: str, max_pixels: int | None = None) 
     total = 0
     for path in paths:
         try:
-            with Image.open(path) as image:
+            with open_regular(path, "image file") as handle, Image.open(handle) as image:
                 check_image_size(*image.size, str(path), max_pixels)
                 total += image.size[0] * image.size[1]
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise InputError(f"{path} is a folder, not an image") from None
         except DECODE_ERRORS as err:
             raise InputError(f"{path}: not a readable image ({_short(err)})") from None
     check_batch_pixels(total, f"{what} ({len(paths)} files) hold together", max_pixels)
