@@ -1,6 +1,7 @@
 """What the client reports and keeps: jobs, results, events, errors."""
 from __future__ import annotations
 
+import hashlib
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -186,7 +187,12 @@ def normalise_url(url: str) -> str:
     return text.rstrip("/")
 
 
+SAFE_NAME_LENGTH = 100  # file systems allow 255 bytes; a long prompt or title keeps its start and a hash
+
+
 def safe_name(text: str) -> str:
     """A file or folder name from free text (job names, node titles)."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-.")
+    if len(name) > SAFE_NAME_LENGTH:
+        name = f"{name[:SAFE_NAME_LENGTH - 13]}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
     return name or "output"
