@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..common.errors import InputError
 from ..common.files import write_atomic
-from .files import png_output, refuse_overwriting_inputs
+from .files import check_output_folder, png_output, refuse_overwriting_inputs
 from .options import add_image_input_options, fraction, non_negative_float, non_negative_int, positive_int, size
 
 
@@ -162,8 +162,7 @@ def _slice(args: argparse.Namespace) -> int:
     from ..image.png import png_bytes, to_rgba8
     from ..sheets.slice import slice_sheet
 
-    if args.output.exists() and not args.output.is_dir():
-        raise InputError(f"{args.output} is a file; OUT is the folder that receives the frames")
+    check_output_folder(args.output)
     image, mask = load_image(args.image, args.max_pixels)
     separate_by = "background colour" if args.by == "background" else args.by
     cells, placement = slice_sheet(image, mask, separate_by, grid_cell=args.grid_cell, grid_columns=args.grid[0],
@@ -180,6 +179,7 @@ def _slice(args: argparse.Namespace) -> int:
 def _check_outputs(inputs: list[Path], outputs: list[Path], force: bool) -> None:
     """Before any work: the image is a .png, and no output lands on an input (unless --force)."""
     png_output(outputs[0])
+    check_output_folder(outputs[0].parent)
     refuse_overwriting_inputs(inputs, outputs, force)
 
 

@@ -22,8 +22,19 @@ def output_paths(inputs: list[Path], output: Path, force: bool = False) -> list[
         if duplicates:
             raise InputError(f"several inputs would be written as {', '.join(sorted(duplicates))}; rename them")
         targets = [output / name for name in names]
+    check_output_folder(targets[0].parent)
     refuse_overwriting_inputs(inputs, targets, force)
     return targets
+
+
+def check_output_folder(folder: Path) -> None:
+    """Refuse an output folder that cannot be made because a file stands on its way (``-o file.png/x.png``)."""
+    for place in (folder, *folder.parents):
+        if place.is_dir():
+            return
+        if place.exists() or place.is_symlink():
+            raise InputError(f"{place} is a file, not a folder for the output" if place == folder else
+                             f"{place} is a file, so the output folder {folder} cannot be made")
 
 
 def png_output(path: Path) -> Path:

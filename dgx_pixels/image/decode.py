@@ -35,6 +35,8 @@ def decode_rgba8(source: str | Path | bytes, name: str, max_pixels: int | None =
         with handle, Image.open(handle) as image:
             _check_single(image, name, max_pixels)
             return _rgba8(image, name)
+    except InputError:
+        raise
     except Image.DecompressionBombError as err:
         raise InputError(f"{name}: too large to decode safely ({err})") from None
     except MemoryError:
@@ -52,6 +54,8 @@ def check_files_together(paths: list, what: str, max_pixels: int | None = None) 
             with open_regular(path, "image file") as handle, Image.open(handle) as image:
                 check_image_size(*image.size, str(path), max_pixels)
                 total += image.size[0] * image.size[1]
+        except InputError:
+            raise
         except DECODE_ERRORS as err:
             raise InputError(f"{path}: not a readable image ({_short(err)})") from None
     check_batch_pixels(total, f"{what} ({len(paths)} files) hold together", max_pixels)
@@ -64,6 +68,8 @@ def check_image_bytes(data: bytes, name: str, suffix: str | None = None, max_pix
         with Image.open(io.BytesIO(data)) as image:
             found = image.format
             check_image_size(*image.size, name, max_pixels)
+    except InputError:
+        raise
     except Image.DecompressionBombError as err:
         raise InputError(f"{name}: too large to decode safely ({err})") from None
     except DECODE_ERRORS:
