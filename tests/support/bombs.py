@@ -30,6 +30,12 @@ def bomb_png(width: int, height: int) -> bytes:
     return png_bytes(width, height, (row for _ in range(height)))
 
 
+def text_chunk_bomb_png() -> bytes:
+    """A 4x4 PNG with a compressed text chunk that inflates to 200 MB (about 200 KB on disk)."""
+    comment = _chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes(200 << 20), 9))
+    return png_bytes(4, 4, (bytes(4) for _ in range(4)), extra=comment)
+
+
 def grey16_png(values: np.ndarray, transparent: int | None = None) -> bytes:
     """A 16-bit grey-scale PNG of ``values`` (uint16 ``[H, W]``), optionally with a tRNS grey level."""
     extra = _chunk(b"tRNS", struct.pack(">H", transparent)) if transparent is not None else b""

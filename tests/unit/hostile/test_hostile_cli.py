@@ -53,6 +53,7 @@ def box(tmp_path) -> Sandbox:
     (["generate", "tiles", "moss", "--name", "CON"], "device name on Windows"),
     (["generate", "items", "--item", "x", "--name", "hero\n"], "must be 1-64 letters"),
     (["export", "bevy", "a.png", "--project", ".", "--name", "x", "--columns", "-4"], "argument --columns"),
+    (["sheet", "a.png", "-o", "s.png", "--tags", "idle:1@99999999999999999999ms"], "duration"),
 ])
 def test_bad_option_values_stop_the_command_before_any_work(box, arguments, message):
     result = box.main(*arguments).refused(2, message)

@@ -157,6 +157,17 @@ def test_pending_folder_symlinked_out_is_set_aside_unused(box):
     assert (box.root / ASSET / "hero.png").read_bytes() != b"not the user's sprite"
 
 
+@pytest.mark.parametrize("blocked", [STATE, f"{GAME}/assets", ASSET, f"{STATE}/history"])
+def test_a_file_where_a_folder_belongs_is_refused_and_kept(box, blocked):
+    assert export(box).code == 0
+    if (box.root / blocked).is_dir():
+        (box.root / blocked).rename(box.root / "moved-away")
+    (box.root / blocked).write_text("the user's notes")
+    result = export(box, duration=150).refused(2, "exists and is not a folder")
+    assert (box.root / blocked).read_text() == "the user's notes"
+    assert result.changes.outside(STATE) == set()
+
+
 # ---------------------------------------------------------------------------------------------------- journals
 def test_planted_journal_naming_a_file_outside_the_project_is_set_aside(box):
     plant_journal(box, {"asset": "assets/sprites/hero", "history": None,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bombs import animated, bomb_png, grey16_png
+from bombs import animated, bomb_png, grey16_png, text_chunk_bomb_png
 from dgx_pixels.common.errors import InputError
 from dgx_pixels.image.decode import decode_rgba8
 from dgx_pixels.image.io import save_png
@@ -99,6 +99,7 @@ def test_pillows_own_bomb_error_becomes_ours(tmp_path):
     (lambda p: p.write_bytes(b""), "not a readable image"),
     (lambda p: p.write_text("just text"), "not a readable image"),
     (lambda p: p.write_bytes(bomb_png(64, 64)[:60]), "not a readable image"),
+    (lambda p: p.write_bytes(text_chunk_bomb_png()), "Decompressed data too large"),
     (lambda p: os.mkfifo(p), "is not a regular file"),
     (lambda p: p.mkdir(), "is not a regular file"),
     (lambda p: p.symlink_to("/dev/zero"), "is not a regular file"),
