@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..common.errors import InputError
 from .options import add_image_input_options, check_colours, fraction, non_negative_int
-from .progress import run_per_file
+from .progress import about, run_per_file
 
 DITHER_HELP = "none (default), 'bayer 2', 'bayer 4', 'bayer 8', floyd-steinberg or atkinson"
 
@@ -64,7 +64,7 @@ def _list(args: argparse.Namespace) -> int:
             try:
                 print(f"{path.name:16} {len(read_palette(path)):3} colours")
             except InputError as err:
-                print(f"{path.name:16} unreadable: {err}", file=sys.stderr)
+                print(f"dgx-pixels palette: {about(path, str(err))}", file=sys.stderr)
     return 0
 
 
