@@ -9,10 +9,12 @@ import argparse
 from pathlib import Path
 
 from ..common.errors import InputError
+from ..common.files import read_limited
 from .jobs import add_server_options, execute_jobs
 from .options import asset_name, size_or_width
 
 # What each kind of `generate` runs: a workflow of the library.
+ITEM_LIST_LIMIT = 16 << 20  # bytes of an item list
 GENERATED_WORKFLOWS = {"character": "character_sprite_sheet", "tiles": "tileset_seamless", "items": "item_icons"}
 
 
@@ -71,9 +73,10 @@ def _values(args: argparse.Namespace) -> dict[str, str]:
         lines = list(args.item)
         if args.file:
             try:
-                lines += [line.strip() for line in args.file.read_text().splitlines() if line.strip()]
-            except OSError as err:
-                raise InputError(f"{args.file}: cannot be read ({err})") from None
+                text = read_limited(args.file, ITEM_LIST_LIMIT, "item list").decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{args.file}: not a text file (expected one item per line, UTF-8)") from None
+            lines += [line.strip() for line in text.splitlines() if line.strip()]
         if not lines:
             raise InputError("give the items: a file with one per line, or --item NAME (repeatable)")
         specific = {"items": "\n".join(lines), "icon_size": args.icon_size}

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ...common.errors import InputError
-from ...common.files import write_atomic
+from ...common.files import read_limited, write_atomic
 from ..params import ApiWorkflow
 from .records import BatchResult, Job, JobRecord, JobResult, JobState, OutputFile, now_iso, safe_name
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "dgx-pixels-run"
 MANIFEST_VERSION = 1
+MANIFEST_LIMIT = 1 << 30  # bytes: a million jobs with their parameters
 
 
 @dataclass(frozen=True)
@@ -159,11 +160,11 @@ class RunManifest:
         if path.is_dir():
             path = path / MANIFEST_NAME
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise InputError(f"cannot read the run manifest {path} ({err.strerror or err})") from None
+            data = json.loads(read_limited(path, MANIFEST_LIMIT, "run manifest").decode("utf-8"))
         except json.JSONDecodeError as err:
             raise InputError(f"{path} is not a run manifest (invalid JSON at line {err.lineno})") from None
+        except (UnicodeDecodeError, RecursionError):
+            raise InputError(f"{path} is not a run manifest (not JSON text)") from None
         if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
             raise InputError(f"{path} is not a dgx-pixels run manifest")
         if data.get("version") != MANIFEST_VERSION:

@@ -176,8 +176,8 @@ def normalise_url(url: str) -> str:
     text = url.strip()
     if "://" not in text:
         text = "http://" + text
-    parts = urllib.parse.urlsplit(text)
     try:
+        parts = urllib.parse.urlsplit(text)  # raises on a broken IPv6 address ("http://[::1")
         valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in text
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:

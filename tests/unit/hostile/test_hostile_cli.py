@@ -48,6 +48,8 @@ def box(tmp_path) -> Sandbox:
     (["run", TXT2IMG, "--retries", "-2"], "argument --retries: '-2' must be at least 0"),
     (["run", TXT2IMG, "--queue-depth", "0"], "argument --queue-depth: '0' must be at least 1"),
     (["run", TXT2IMG, "--count", "0"], "--count must be from 1 to 10000"),
+    (["run", TXT2IMG, "--server", "http://[::1"], "not a server URL: 'http://[::1'"),
+    (["run", TXT2IMG, "--server", "ftp://x:21"], "not a server URL: 'ftp://x:21'"),
     (["batch", "jobs.txt", "--request-timeout", "abc"], "'abc' is not a number"),
     (["generate", "character", "knight", "--size", "abc"], "argument --size: size 'abc' is not a size"),
     (["generate", "tiles", "moss", "--name", "CON"], "device name on Windows"),
@@ -64,6 +66,19 @@ def test_bad_option_values_stop_the_command_before_any_work(box, arguments, mess
 def test_an_image_given_as_a_workflow_is_named(box):
     result = box.run("run", "a.png").refused(2, "a.png: the workflow is not a JSON text file")
     assert "UnicodeDecodeError" not in result.err
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["run", "--resume", "a.png"], "a.png is not a run manifest (not JSON text)"),
+    (["run", "--resume", "missing.json"], "missing.json: no such run manifest"),
+    (["generate", "items", "a.png"], "a.png: not a text file (expected one item per line, UTF-8)"),
+    (["generate", "items", "missing.txt"], "missing.txt: no such item list"),
+    (["export", "bevy", "a.png", "--project", "a.png", "--name", "hero"], "a.png: no such folder"),
+    (["palette", "list", "--dir", "a.png"], "a.png: not a directory"),
+])
+def test_files_that_are_not_what_the_command_takes_are_named(box, arguments, message):
+    result = box.main(*arguments).refused(2, message)
+    assert result.changes.outside() == set()
 
 
 @pytest.mark.parametrize("make, message", [
