@@ -21,8 +21,9 @@ from ..common.files import open_regular
 from ..common.limits import check_batch_pixels, check_image_size
 
 # What a damaged or hostile file can make a Pillow decoder raise.
-DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError, TypeError, ZeroDivisionError,
-                 Image.DecompressionBombError)
+# (Fuzzing every format Pillow writes with random byte changes found NotImplementedError too, from its DDS reader.)
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError, KeyError, TypeError,
+                 ZeroDivisionError, NotImplementedError, Image.DecompressionBombError)
 SIXTEEN_BIT_GREY = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 FORMAT_OF_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".gif": "GIF", ".bmp": "BMP",
                     ".tif": "TIFF", ".tiff": "TIFF"}
