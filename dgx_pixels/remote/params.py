@@ -304,7 +304,8 @@ class ApiWorkflow:
     def image_parameters(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Parameter name -> local file for the image parameters among ``values`` (to upload before queueing)."""
         return {k: v for k, v in values.items()
-                if k in self.parameters and self.parameters[k].type == "image" and Path(v).is_file()}
+                if k in self.parameters and self.parameters[k].type == "image" and isinstance(v, str)
+                and Path(v).is_file()}
 
     def bind(self, values: Mapping[str, Any], uploaded: Mapping[str, str] | None = None) -> dict:
         """A copy of the prompt with ``values`` written into their targets; ``uploaded`` maps image parameters to
