@@ -9,9 +9,12 @@ import argparse
 from pathlib import Path
 
 from ..common.errors import InputError
+from ..common.files import read_limited
 from .jobs import add_server_options, execute_jobs
+from .options import asset_name, size_or_width
 
 # What each kind of `generate` runs: a workflow of the library.
+ITEM_LIST_LIMIT = 16 << 20  # bytes of an item list
 GENERATED_WORKFLOWS = {"character": "character_sprite_sheet", "tiles": "tileset_seamless", "items": "item_icons"}
 
 
@@ -25,18 +28,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     character.add_argument("--animations", help="e.g. 'idle, walk:8, attack once' (default idle, walk, attack)")
     character.add_argument("--directions", choices=["side", "right", "4", "8"], help="view directions")
     character.add_argument("--frames", type=int, help="frames per animation (0: each animation's usual count)")
-    character.add_argument("--size", help="force the sprite's native size, e.g. 48x48")
+    character.add_argument("--size", type=size_or_width, help="force the sprite's native size, e.g. 48x48")
 
     tiles = kinds.add_parser("tiles", help="seamless tiles on one palette, exported as a tileset")
     tiles.add_argument("prompt", nargs="?", help="what the tiles show, e.g. 'mossy stone floor'")
     tiles.add_argument("--tiles", type=int, help="how many tiles (default 4)")
-    tiles.add_argument("--tile-size", help="native tile size, e.g. 32x32")
+    tiles.add_argument("--tile-size", type=size_or_width, help="native tile size, e.g. 32x32")
     tiles.add_argument("--axes", choices=["both", "x", "y"], help="wrap both ways (default) or one axis")
 
     items = kinds.add_parser("items", help="one icon per item on a shared palette, exported as an atlas")
     items.add_argument("file", nargs="?", type=Path, help="a text file with one item per line")
     items.add_argument("--item", action="append", default=[], help="an item (repeatable)")
-    items.add_argument("--icon-size", help="native icon size, e.g. 32x32")
+    items.add_argument("--icon-size", type=size_or_width, help="native icon size, e.g. 32x32")
 
     for kind in (character, tiles, items):
         kind.add_argument("--colours", "--colors", type=int, help="palette size (0: automatic)")
@@ -44,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         kind.add_argument("--steps", type=int, help="sampling steps")
         kind.add_argument("--lora", help="LoRA file in the server's models/loras")
         kind.add_argument("--lora-strength", type=float)
-        kind.add_argument("--name", help="asset name in the Bevy project")
+        kind.add_argument("--name", type=asset_name, help="asset name in the Bevy project")
         kind.add_argument("--bevy", metavar="PROJECT",
                           help="Bevy project folder on the server's machine (must be an allowed export root)")
         kind.add_argument("--count", type=int, default=1, help="run it N times (seed, seed+1, ...)")
@@ -70,9 +73,10 @@ def _values(args: argparse.Namespace) -> dict[str, str]:
         lines = list(args.item)
         if args.file:
             try:
-                lines += [line.strip() for line in args.file.read_text().splitlines() if line.strip()]
-            except OSError as err:
-                raise InputError(f"{args.file}: cannot be read ({err})") from None
+                text = read_limited(args.file, ITEM_LIST_LIMIT, "item list").decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{args.file}: not a text file (expected one item per line, UTF-8)") from None
+            lines += [line.strip() for line in text.splitlines() if line.strip()]
         if not lines:
             raise InputError("give the items: a file with one per line, or --item NAME (repeatable)")
         specific = {"items": "\n".join(lines), "icon_size": args.icon_size}

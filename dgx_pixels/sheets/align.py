@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from ..common.errors import InputError
+from ..common.limits import check_batch_pixels
 from ..image.ops import all_finite
 
 ALIGNMENTS = ("baseline", "centre", "pivot")
@@ -178,4 +179,6 @@ def align_frames(frames: list[torch.Tensor], align: str = "baseline", cell: tupl
     """Frames of any sizes -> ``[N, cell_h, cell_w, 4]`` aligned cells and the placement used."""
     check_frames(frames)
     placement = place_frames(measure_content(frames), align, cell, pivot)
+    check_batch_pixels(len(frames) * placement.cell[0] * placement.cell[1],
+                       f"{len(frames)} cells of {placement.cell[0]}x{placement.cell[1]}")
     return paste_into_cells(frames, placement), placement

@@ -64,9 +64,10 @@ def test_lock_and_size_options(tmp_path):
 def test_bad_options_are_clear(tmp_path):
     fake_sprite(tmp_path / "a.png", 0)
     result = pixelize(tmp_path / "a.png", "-o", tmp_path / "b.png", "--reducer", "mean")
-    assert result.returncode == 1 and "reducer must be one of" in result.stderr
+    assert result.returncode == 2 and "--reducer must be one of" in result.stderr
     result = pixelize(tmp_path / "a.png", "-o", tmp_path / "b.png", "--size", "huge")
-    assert result.returncode == 1 and "64x64 or 64" in result.stderr
+    assert result.returncode == 2 and "64x64 or 64" in result.stderr
+    assert not (tmp_path / "b.png").exists()  # refused before any work
 
 
 def test_colors_and_palette_options_lock_the_batch_to_one_palette(tmp_path):
