@@ -35,13 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dgx_pixels.image.background import background_to_alpha  # noqa: E402
 from dgx_pixels.palette.apply import apply_palette  # noqa: E402
 from dgx_pixels.palette.extract import extract_palette  # noqa: E402
-from dgx_pixels.pixel.downscale import downscale  # noqa: E402
+from dgx_pixels.pixel.downscale import SAMPLES_PER_AXIS, downscale  # noqa: E402
 from dgx_pixels.pixel.grid import detect_grid  # noqa: E402
 from dgx_pixels.sheets.assemble import assemble_sheet, frames_from_batches  # noqa: E402
 from dgx_pixels.sheets.frames import parse_tag_spec  # noqa: E402
 
 FLOAT = 4  # bytes of a float32 value
-LATTICE = 25  # the points downscale samples in each cell
 
 
 def made_frames(count: int, size: int, cell: int, seed: int = 3) -> torch.Tensor:
@@ -73,7 +72,7 @@ def stages(frames: int, size: int, cell: int):
          pixels * (3 + 1) * FLOAT),
         ("downscale", lambda s: {**s, **dict(zip(("native", "native_mask"),
                                                  downscale(s["image"], s["mask"], grids=s["grids"])[:2]))},
-         native * LATTICE * (3 + 1) * FLOAT + native * 4 * FLOAT),  # each cell is read at a 5x5 lattice
+         native * SAMPLES_PER_AXIS ** 2 * (3 + 1) * FLOAT + native * 4 * FLOAT),  # each cell is read at a 5x5 lattice
         ("palette extract", lambda s: {**s, "palette": extract_palette(s["native"], s["native_mask"], 16)},
          native * 4 * FLOAT),
         ("palette apply", lambda s: {**s, "painted": apply_palette(s["native"], s["palette"], s["native_mask"])},
