@@ -22,6 +22,17 @@ from .replies import describe_failure, succeeded
 from .server import Server, Settings, Attempt
 
 
+async def wait_for_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait at most ``timeout`` s for ``event``; True when it is set. asyncio.wait_for loses a cancellation (Ctrl-C)
+    that arrives in the same loop turn as the event (Python 3.11); asyncio.wait lets it through."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        done, _ = await asyncio.wait({waiter}, timeout=timeout)
+    finally:
+        waiter.cancel()
+    return bool(done)
+
+
 def output_refs(outputs: Mapping[str, Any], titles: Mapping[str, str], types: Sequence[str]) -> list[dict]:
     """The downloadable files in a prompt's outputs (``{node id: ui}``), with the title of the node that made each."""
     refs = []
@@ -133,10 +144,7 @@ class BatchRun:
                 raise ServerUnreachable(f"cannot reach any ComfyUI server ({reasons}). Start one with "
                                         "`dgx-pixels host run`, or pass --server URL")
             self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), 1.0)
-            except asyncio.TimeoutError:
-                pass
+            await wait_for_event(self.wake, 1.0)
         return servers
 
     def pick_server(self, servers: Sequence[Server]) -> Server | None:
@@ -220,10 +228,7 @@ class BatchRun:
                 raise ServerUnreachable(f"no ComfyUI server has answered for {away:g} s "
                                         f"({reasons}); {len(self.pending)} job(s) not run")
             self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), 1.0)
-            except asyncio.TimeoutError:
-                pass
+            await wait_for_event(self.wake, 1.0)
 
     # ------------------------------------------------------------------ one job
     def new_attempt(self, job: JobRecord) -> None:
@@ -318,11 +323,10 @@ class BatchRun:
                 wait = self.settings.poll_interval
                 if deadline is not None:
                     wait = max(0.0, min(wait, deadline - time.monotonic()))
-                try:
-                    await asyncio.wait_for(attempt.signal.wait(), wait)
+                if await wait_for_event(attempt.signal, wait):
                     reason = attempt.reason
                     attempt.signal.clear()
-                except asyncio.TimeoutError:
+                else:
                     if not server.up or time.monotonic() - attempt.last_event < self.settings.poll_interval:
                         continue
                     reason = "check"  # quiet for a while: make sure no event was missed
@@ -425,10 +429,8 @@ class BatchRun:
         except ServerUnreachable:
             if server.listener is None:
                 raise
-            try:
-                await asyncio.wait_for(server.connected.wait(), self.settings.server_down_timeout)
-            except asyncio.TimeoutError:
-                raise ServerUnreachable(f"{server.url} did not come back to serve {ref['filename']}") from None
+            if not await wait_for_event(server.connected, self.settings.server_down_timeout):
+                raise ServerUnreachable(f"{server.url} did not come back to serve {ref['filename']}")
             return await server.view(ref)
 
     # ------------------------------------------------------------------ manifest, cancelling
