@@ -30,37 +30,13 @@ from ..common.errors import InputError
 from ..palette.distinct import distinct_colours
 from ..palette.space import nearest_index, perceptual
 from ..sheets.frames import Frame
+from .thresholds import Thresholds
 
 SHIFT = 2  # sideways nudge (native pixels) the silhouette comparison allows for centring by box
 MAX_CLUSTERS = 32  # colour clusters per frame: a locked palette has fewer; raw art is reduced to these
 MAX_PAIRS = 128  # edge colour pairs per frame kept for the detail score (the most frequent)
 MIN_SHARE = 0.02  # colour clusters smaller than this share of a sprite's pixels (eyes, specks) do not count
 UNITS = 100.0  # distances are reported as 100 x perceptual OKLab distance
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """When a frame counts as consistent. Defaults allow a new pose of the same character (a walk or attack frame
-    against a standing anchor) and catch a different size, other colours or another character."""
-    min_silhouette: float = 0.5
-    max_height_drift: float = 3.0
-    max_width_drift: float = 12.0
-    max_palette_distance: float = 10.0
-    max_detail_distance: float = 10.0
-
-    def failures(self, score: "FrameScore") -> tuple[str, ...]:
-        found = []
-        if score.silhouette < self.min_silhouette:
-            found.append(f"silhouette {score.silhouette:.2f} < {self.min_silhouette:g}")
-        if abs(score.height_drift) > self.max_height_drift:
-            found.append(f"height {score.height_drift:+d} px beyond {self.max_height_drift:g}")
-        if abs(score.width_drift) > self.max_width_drift:
-            found.append(f"width {score.width_drift:+d} px beyond {self.max_width_drift:g}")
-        if score.palette > self.max_palette_distance:
-            found.append(f"palette {score.palette:.1f} > {self.max_palette_distance:g}")
-        if score.detail > self.max_detail_distance:
-            found.append(f"detail {score.detail:.1f} > {self.max_detail_distance:g}")
-        return tuple(found)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from characters import CAPE, knight, wizard
-from dgx_pixels.character.consistency import Thresholds, score_frames
+from dgx_pixels.character.consistency import score_frames
+from dgx_pixels.character.thresholds import Thresholds
 from dgx_pixels.character.report import MARKS, at_frame_scale, picture, with_alpha
 from dgx_pixels.common.errors import InputError
 from dgx_pixels.image.ops import nearest_upscale
