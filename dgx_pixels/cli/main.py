@@ -9,7 +9,7 @@ from .. import __version__
 from ..common.errors import InputError
 
 # Modules are imported on use so `dgx-pixels host ...` works before torch is installed.
-COMMAND_MODULES = ("host", "models", "pixelize", "export", "run", "palette", "generate", "poses")
+COMMAND_MODULES = ("host", "models", "pixelize", "export", "run", "palette", "generate", "poses", "check")
 
 
 def build_parser() -> argparse.ArgumentParser:
