@@ -67,10 +67,45 @@ def test_editor_files_load_in_the_frontend_and_convert_to_their_twins(studio, br
                          if (converted.get(k) or {}).get("inputs") != (twin.get(k) or {}).get("inputs")
                          or (converted.get(k) or {}).get("class_type") != (twin.get(k) or {}).get("class_type")}
             assert differing == {}, f"{workflow.name}: frontend vs twin {differing}"
+            check_layout(workflow.name, page.evaluate(LAYOUT))
             page.wait_for_timeout(300)
             screenshot(page, f"workflow-{workflow.name}")
     finally:
         page.close()
+
+
+# The boxes the frontend draws: nodes with their title bars, groups with theirs.
+LAYOUT = """() => ({
+    nodes: app.graph._nodes.map(n => ({type: n.type, title: n.title, box: Array.from(n.getBounding())})),
+    groups: app.graph._groups.map(g => ({title: g.title, box: Array.from(g._bounding)})),
+})"""
+
+
+def overlap(a: list, b: list) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def inside(inner: list, outer: list) -> bool:
+    return (outer[0] <= inner[0] and inner[0] + inner[2] <= outer[0] + outer[2] and outer[1] <= inner[1]
+            and inner[1] + inner[3] <= outer[1] + outer[3])
+
+
+def check_layout(name: str, layout: dict) -> None:
+    """No two groups overlap, no note covers a node, every node sits in one group; in the character workflow every
+    stage (group) holds a note that explains it."""
+    groups, nodes = layout["groups"], layout["nodes"]
+    for number, group in enumerate(groups):
+        for other in groups[number + 1:]:
+            assert not overlap(group["box"], other["box"]), f"{name}: {group['title']!r} overlaps {other['title']!r}"
+    notes = [node for node in nodes if node["type"] == "Note"]
+    for note in notes:
+        for node in nodes:
+            assert node is note or not overlap(note["box"], node["box"]), f"{name}: a note covers {node['title']!r}"
+    for node in nodes:
+        assert sum(inside(node["box"], group["box"]) for group in groups) == 1, f"{name}: {node['title']!r}"
+    if name == "character_sprite_sheet":
+        for group in groups:
+            assert any(inside(note["box"], group["box"]) for note in notes), f"{group['title']!r} has no note"
 
 
 TINY = {"width": 64, "height": 64, "steps": 2, "seed": 3}
