@@ -10,8 +10,12 @@ strips that were accepted. Tries are jobs of one run manifest: ``try1`` (the who
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..common.errors import InputError
 
 FIRST_TRY = "try1"
 FINAL = "final"
@@ -42,6 +46,22 @@ def parse_seeds(text: str) -> dict[str, int]:
         if name.strip() and value.strip().isdigit():
             seeds[name.strip()] = int(value)
     return seeds
+
+
+def consistency_files(manifest_path: Path, job: str) -> tuple[dict, str | None]:
+    """A finished job's consistency scores and the reference image it was checked against, from the files the
+    run downloaded (named in the manifest)."""
+    from ..remote.client.manifest import RunManifest
+
+    record = next((j for j in RunManifest.load(manifest_path).jobs if j.name == job), None)
+    files = {Path(f["server_file"]).name: manifest_path.parent / f["path"] for f in (record.files if record else [])
+             if f["node"] == "Consistency Check"}
+    scores = next((path for name, path in files.items() if name.endswith(".json")), None)
+    if scores is None:
+        raise InputError(f"job {job} of {manifest_path} made no consistency scores; is its workflow the character "
+                         "workflow?")
+    reference = next((str(path) for name, path in files.items() if "reference" in name), None)
+    return json.loads(scores.read_text()), reference
 
 
 def job_name(strip: str, number: int) -> str:
@@ -95,7 +115,8 @@ class Rerolls:
     def summary(self, final_report: dict | None = None) -> dict:
         return {"passed": not self.failing() if final_report is None else final_report["passed"],
                 "strips": {strip: {"chosen": {"try": self.best(strip).number, "job": self.best(strip).job,
-                                              "seed": self.best(strip).seed},
+                                              "seed": self.best(strip).seed,
+                                              "failing_frames": self.best(strip).failing_frames},
                                    "tries": [asdict(attempt) for attempt in tries]}
                            for strip, tries in self.attempts.items()},
                 "final": final_report}

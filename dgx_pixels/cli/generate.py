@@ -115,7 +115,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _generate_with_rerolls(args: argparse.Namespace, workflow, values: dict) -> int:
     """The character, then only its failing strips again (new seeds) up to ``--reroll`` times each, then the whole
     character with each strip's best seed; every try is a job of one run manifest, with its scores file."""
-    from ..character.reroll import FINAL, FIRST_TRY, Rerolls, job_name
+    from ..character.reroll import FINAL, FIRST_TRY, Rerolls, consistency_files, job_name
     from ..remote.client import Job
 
     if not 1 <= args.reroll <= 20:
@@ -129,7 +129,7 @@ def _generate_with_rerolls(args: argparse.Namespace, workflow, values: dict) -> 
         return code
     manifest_path = args.out / "manifest.json"
     rerolls = Rerolls(first.params)
-    report, reference = _check_files(manifest_path, FIRST_TRY)
+    report, reference = consistency_files(manifest_path, FIRST_TRY)
     rerolls.record(FIRST_TRY, 1, report)
     # Without an anchor every try is checked against the first try's reference frame.
     reference = None if first.params.get("anchor") not in (None, "", "none") else reference
@@ -141,20 +141,20 @@ def _generate_with_rerolls(args: argparse.Namespace, workflow, values: dict) -> 
                                                  for strip in failing})
         if code:
             return code
-        for strip in failing:
-            rerolls.record(job_name(strip, number), number, _check_files(manifest_path, job_name(strip, number))[0])
+        for name in (job_name(strip, number) for strip in failing):
+            rerolls.record(name, number, consistency_files(manifest_path, name)[0])
     final_report = None
     if rerolls.rerolled:
         code = _queue_more(args, manifest_path, {FINAL: rerolls.final_params(reference)})
         if code:
             return code
-        final_report = _check_files(manifest_path, FINAL)[0]
+        final_report = consistency_files(manifest_path, FINAL)[0]
     summary = rerolls.summary(final_report)
     (args.out / "consistency.json").write_text(json.dumps(summary, indent=1) + "\n")
     for strip, entry in summary["strips"].items():
-        tries = entry["tries"]
-        verdict = "passed" if not tries[entry["chosen"]["try"] - 1]["failing_frames"] else "still failing"
-        print(f"{strip}: {verdict} (try {entry['chosen']['try']} of {len(tries)}, seed {entry['chosen']['seed']})")
+        chosen = entry["chosen"]
+        verdict = "still failing" if chosen["failing_frames"] else "passed"
+        print(f"{strip}: {verdict} (try {chosen['try']} of {len(entry['tries'])}, seed {chosen['seed']})")
     if not summary["passed"]:
         print(f"dgx-pixels generate character: not every strip is consistent after {args.reroll} re-roll(s); "
               f"the best tries were kept (scores: {args.out / 'consistency.json'})", file=sys.stderr)
@@ -174,17 +174,3 @@ def _queue_more(args: argparse.Namespace, manifest_path: Path, jobs: dict[str, d
     manifest.save()
     args.resume = str(manifest_path)
     return execute_jobs(args, None, args.kind)
-
-
-def _check_files(manifest_path: Path, job: str) -> tuple[dict, str | None]:
-    """A finished job's consistency scores and the reference image it was checked against (downloaded files)."""
-    from ..remote.client.manifest import RunManifest
-
-    record = next(j for j in RunManifest.load(manifest_path).jobs if j.name == job)
-    files = {Path(f["server_file"]).name: manifest_path.parent / f["path"] for f in record.files
-             if f["node"] == "Consistency Check"}
-    scores = next((path for name, path in files.items() if name.endswith(".json")), None)
-    if scores is None:
-        raise InputError(f"job {job} made no consistency scores; is its workflow the character workflow?")
-    reference = next((str(path) for name, path in files.items() if "reference" in name), None)
-    return json.loads(scores.read_text()), reference

@@ -39,7 +39,7 @@ def test_the_final_run_uses_each_strips_best_try():
     summary = rerolls.summary()
     assert summary["passed"] is False
     assert summary["strips"]["walk_E"]["chosen"] == {"try": 2, "job": "walk_E-try2",
-                                                      "seed": reroll_seed(3, "walk_E", 2)}
+                                                      "seed": reroll_seed(3, "walk_E", 2), "failing_frames": 0}
     assert [t["job"] for t in summary["strips"]["attack_E"]["tries"]] == ["try1", "attack_E-try2"]
 
 
