@@ -72,4 +72,6 @@ def picture(frames: torch.Tensor, reference: torch.Tensor, report: Report) -> to
     for number, score in enumerate(report.frames, start=1):
         rows.setdefault(score.strip, []).append(number)
     sheet = tile_rows(torch.stack(cells), [[0], *rows.values()])
+    empty = sheet[..., 3:] == 0  # the rest of a short row
+    sheet = torch.where(empty, torch.tensor([*BACKDROP, 1.0], device=sheet.device), sheet)
     return nearest_upscale(sheet[None], zoom)[0]
