@@ -275,6 +275,7 @@ class ConsistencyCheck(io.ComfyNode):
                 max_detail_distance, reference_image, mask=None, frame_tags=None, strips=None, anchor=None,
                 anchor_mask=None) -> io.NodeOutput:
         with user_errors("Consistency Check"):
+            # Scored on the CPU: a few small sprites, quicker there than as many small device launches.
             frames = check_image(frames, "frames").float().cpu()
             rgba = with_alpha(frames, None if mask is None else mask.float().cpu())
             tags = coerce_frames(frame_tags) or None
@@ -300,7 +301,7 @@ class ConsistencyCheck(io.ComfyNode):
             table = report.table()
             saved = save_report(cls, report.to_dict(), marked, reference[0])
             image, _ = split_alpha(marked[None])
-            return io.NodeOutput(report.passed, table, ", ".join(report.failing_strips), image,
+            return io.NodeOutput(report.passed, table, ", ".join(report.failing_strips), to_output(image),
                                  ui={**saved, "text": [table]})
 
 

@@ -116,6 +116,30 @@ def test_strip_mode_end_to_end_from_the_shipped_workflow(sdxl):
     assert report["frames"][0]["silhouette"] == 1.0 and set(report["strips"]) == {"idle_E", "walk_E"}
 
 
+def test_the_per_frame_layout_still_draws_each_frame_alone(sdxl):
+    workflow, prompt = library_prompt(sdxl, WORKFLOW, {**TINY, "layout": "per-frame", "width": 64, "height": 64,
+                                                       "size": "16x16", "animations": "idle:2", "directions": "right"})
+    outputs = sdxl.run(prompt, timeout=600)
+    strips = outputs[workflow.node_id("Character Strips")]["dgx_strips"]
+    assert [(s["strip"], s["canvas"]) for s in strips] == [("idle_E-1", [64, 64]), ("idle_E-2", [64, 64])]
+    assert strips[0]["prompt"] != strips[1]["prompt"], "each frame has its own key pose"
+    player = outputs[workflow.node_id("Cut Strip Frames")]["dgx_sheet_player"][0]
+    assert [(t["name"], t["from"], t["to"]) for t in player["tags"]] == [("idle_E", 0, 1)]
+
+
+def test_bad_input_is_reported_by_the_node(sdxl):
+    strips = {"class_type": "DGXPixelsCharacterStrips", "inputs": {
+        "character": "a knight", "animations": "idle:2", "directions": "right", "frames_per_animation": 0,
+        "width": 128, "height": 128, "columns": 4, "rows": 2, "layout": "strips", "seed": 1, "strip_seeds": "",
+        "strips": "idle_W", "anchor_image": "none", "template": "{character}, {pose}", "phrases": "",
+        "custom_animations": ""}}
+    error = sdxl.execution_error({"1": strips, "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 2]}}})
+    assert error["exception_message"].startswith("Character Strips: strips: no strip called 'idle_W'")
+    info = sdxl.object_info("DGXPixelsCharacterStrips")["DGXPixelsCharacterStrips"]
+    assert info["output_is_list"] == [True] * 7 + [False, False]
+    assert info["input"]["required"]["anchor_image"][1]["image_upload"] is True
+
+
 def test_anchor_mode_keeps_the_anchor_while_the_strip_is_drawn(sdxl, hero):
     workflow, prompt = library_prompt(sdxl, WORKFLOW, {**TINY, "animations": "walk:3", "directions": "right",
                                                        "steps": 3}, {"anchor": hero})
