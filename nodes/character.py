@@ -279,16 +279,7 @@ class ConsistencyCheck(io.ComfyNode):
             frames = check_image(frames, "frames").float().cpu()
             rgba = with_alpha(frames, None if mask is None else mask.float().cpu())
             tags = coerce_frames(frame_tags) or None
-            chosen = load_choice(reference_image)
-            if chosen is not None:
-                reference, name = chosen, f"the reference image {reference_image}"
-            elif anchor is not None:
-                reference, name = rgba_of(anchor.cpu(), None if anchor_mask is None else anchor_mask.cpu()), \
-                    "the anchor"
-            elif strips is not None and strips.anchor is not None:
-                reference, name = strips.anchor.cpu(), "the anchor"
-            else:
-                reference, name = rgba[0], f"the first frame ({tags[0].tag} 1)" if tags else "the first frame"
+            reference, name = check_reference(rgba, tags, reference_image, strips, anchor, anchor_mask)
             reference = at_frame_scale(with_alpha(reference[None, ..., :3], 1 - reference[None, ..., 3]),
                                        (rgba.shape[2], rgba.shape[1]))
             names = None
@@ -305,13 +296,25 @@ class ConsistencyCheck(io.ComfyNode):
                                  ui={**saved, "text": [table]})
 
 
+def check_reference(frames: torch.Tensor, tags, reference_image: str, strips: StripPlan | None,
+                    anchor: torch.Tensor | None, anchor_mask: torch.Tensor | None) -> tuple[torch.Tensor, str]:
+    """What the frames are compared with, RGBA ``[H, W, 4]``, and its name: the chosen reference image, else a
+    connected anchor, else the plan's anchor, else the first frame."""
+    chosen = load_choice(reference_image)
+    if chosen is not None:
+        return chosen, f"the reference image {reference_image}"
+    if anchor is not None:
+        return rgba_of(anchor.cpu(), None if anchor_mask is None else anchor_mask.cpu()), "the anchor"
+    if strips is not None and strips.anchor is not None:
+        return strips.anchor.cpu(), "the anchor"
+    return frames[0], f"the first frame ({tags[0].tag} 1)" if tags else "the first frame"
+
+
 def save_report(cls, data: dict, marked: torch.Tensor, reference: torch.Tensor) -> dict:
     """The picture, the reference (at the frames' scale) and the scores as files in the output folder, listed in
     the ui so API clients download them."""
-    image, alpha = split_alpha(marked[None])
-    pictures = ui.ImageSaveHelper.save_images(torch.cat([image, (1 - alpha)[..., None]], dim=-1).float(),
-                                              filename_prefix=f"{REPORT_PREFIX}_marked", cls=cls,
-                                              folder_type=io.FolderType.output)
+    pictures = ui.ImageSaveHelper.save_images(marked[None].float(), filename_prefix=f"{REPORT_PREFIX}_marked",
+                                              cls=cls, folder_type=io.FolderType.output)
     references = ui.ImageSaveHelper.save_images(reference[None].float(), filename_prefix=f"{REPORT_PREFIX}_reference",
                                                 cls=cls, folder_type=io.FolderType.output)
     folder, filename, counter, subfolder, _ = folder_paths.get_save_image_path(
