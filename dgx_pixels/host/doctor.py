@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..common.errors import InputError
-from ..export.safe_write import ENV_ROOTS
+from ..export.paths import ENV_ROOTS, allowed_roots
 from ..library.folder import API_DIR
 from . import gpu, models, provision
 from .server import LocalServer
@@ -159,8 +159,7 @@ def model_findings(folder: Path | None) -> list[Finding]:
 
 
 def export_findings(environ: dict | None = None) -> list[Finding]:
-    text = (environ if environ is not None else os.environ).get(ENV_ROOTS, "")
-    roots = [Path(part).expanduser() for part in text.split(os.pathsep) if part.strip()]
+    roots = allowed_roots(environ=environ)
     if not roots:
         return [Finding("export roots", INFO, f"{ENV_ROOTS} is not set: the Bevy Export node writes only inside "
                                               "ComfyUI's output folder",
