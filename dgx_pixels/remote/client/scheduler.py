@@ -258,6 +258,8 @@ class BatchRun:
             uploads = {}
             for pname, path in workflow.image_parameters(job.params).items():
                 uploads[pname] = await server.upload_image(Path(path))
+            for pname, path in workflow.folder_parameters(job.params).items():
+                uploads[pname] = await server.upload_folder(Path(path))
             prompt = workflow.bind(job.params, uploads)
         except ServerUnreachable:
             self.pending.appendleft(job)
