@@ -12,16 +12,13 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".ti
 
 def image_files(paths: list[Path]) -> list[Path]:
     """Inputs as typed, a folder standing for the image files directly in it (by name; the folder's own files, not
-    its subfolders')."""
+    its subfolders'). A folder with no images stays as it is, for the reader to refuse like any other bad input."""
     found: list[Path] = []
     for path in paths:
-        if not path.is_dir():
-            found.append(path)
-            continue
-        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
-        if not images:
-            raise InputError(f"{path} is a folder with no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        found += images
+        # os.path.isdir: an impossible name (too long, a NUL) is no folder here; its reader names the problem
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+                        and not p.name.startswith(".")) if os.path.isdir(path) else []
+        found += images or [path]
     return found
 
 

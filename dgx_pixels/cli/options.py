@@ -98,7 +98,4 @@ class ImageInputs(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         from .files import image_files
 
-        try:
-            setattr(namespace, self.dest, image_files([Path(value) for value in values]))
-        except InputError as err:
-            parser.error(str(err))
+        setattr(namespace, self.dest, image_files([Path(value) for value in values]))

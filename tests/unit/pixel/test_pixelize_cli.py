@@ -106,4 +106,4 @@ def test_a_folder_stands_for_the_images_in_it(tmp_path):
     assert sorted(path.name for path in (tmp_path / "native").iterdir()) == ["f3.png", "f4.png"]
     (tmp_path / "empty").mkdir()
     empty = pixelize(tmp_path / "empty", "-o", tmp_path / "x")
-    assert empty.returncode == 2 and "is a folder with no images" in empty.stderr
+    assert empty.returncode == 1 and "empty is not a regular file (a FIFO, a device or a folder)" in empty.stderr
