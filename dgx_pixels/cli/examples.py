@@ -76,6 +76,10 @@ EXAMPLES = {
     "generate items": """
   dgx-pixels generate items --item "iron sword" --item "health potion" --icon-size 32x32
   dgx-pixels generate items items.txt --colours 24""",
+    "train": """
+  dgx-pixels train art/ --name mystyle                    # a style LoRA: then generate ... --lora mystyle
+  dgx-pixels train art/ --name mystyle --trigger mygame --steps 2000 --rank 16 --server http://spark:8188
+  dgx-pixels train runs/hero/frames/ --name hero --character      # one character's approved frames""",
     "poses list": """
   dgx-pixels poses list
   dgx-pixels poses list --custom my_animations.txt""",

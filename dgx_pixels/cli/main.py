@@ -19,7 +19,8 @@ from ..common.errors import InputError, describe_os_error
 from .examples import attach_examples
 
 # Modules are imported on use so `dgx-pixels host ...` works before torch is installed.
-COMMAND_MODULES = ("host", "doctor", "models", "pixelize", "export", "run", "palette", "generate", "poses", "check")
+COMMAND_MODULES = ("host", "doctor", "models", "pixelize", "export", "run", "palette", "generate", "train", "poses",
+                   "check")
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE
 EXIT_INTERRUPTED = 130
