@@ -20,6 +20,7 @@ WORKFLOW = "train_pixel_lora"
 JOB = "train"
 # A character's frames face a known way and keep their proportions: no mirrored copies, a caption that says so.
 CHARACTER_SPRITE_TYPE = "character sprite, full body"
+DOWNLOADS = ("output", "temp")  # the LoRA, and the loss graph ComfyUI's Plot Loss Graph keeps in temp
 HEADER_LIMIT = 16 << 20  # bytes of a safetensors header (its tensor list and metadata)
 
 
@@ -69,11 +70,11 @@ def _train(args: argparse.Namespace) -> int:
     from ..remote.params import ApiWorkflow, parse_assignment
 
     if args.resume:
-        code = execute_jobs(args, None, JOB)
+        code = execute_jobs(args, None, JOB, DOWNLOADS)
     else:
         workflow = ApiWorkflow.load(WORKFLOW)
         texts = {**_values(args), **dict(parse_assignment(text) for text in args.assignments)}
-        code = execute_jobs(args, expand(workflow, typed_values(workflow, texts), JOB, 1), JOB)
+        code = execute_jobs(args, expand(workflow, typed_values(workflow, texts), JOB, 1), JOB, DOWNLOADS)
     if code == 0:
         _explain(Path(args.resume).parent if args.resume and Path(args.resume).is_file() else
                  Path(args.resume) if args.resume else args.out)

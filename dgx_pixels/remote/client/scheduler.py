@@ -72,7 +72,7 @@ def file_suffix(server_name: str) -> str:
     """The server's file suffix when it is a plain one (.png, .json...), else .bin: the name the server chose never
     shapes the local file beyond that."""
     suffix = Path(server_name).suffix.lower()
-    return suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ".bin"
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,12}", suffix) else ".bin"  # .safetensors included
 
 
 def check_download(data: bytes, server_name: str, local_name: str, url: str) -> None:
