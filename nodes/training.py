@@ -132,8 +132,8 @@ class SavePixelLoRA(io.ComfyNode):
             folder = os.path.join(folder_paths.get_output_directory(), LORA_SUBFOLDER)
             path = lora_files.save_lora(folder, name, lora, metadata)
             text = f"saved {LORA_SUBFOLDER}/{path.name}" + (
-                f"; loss {figures['first_tenth_mean']:.4f} -> {figures['last_tenth_mean']:.4f} (mean of the first "
-                f"and last tenth of {figures['steps']} steps)" if figures else "")
+                f"; loss {figures['first_tenth_median']:.4f} -> {figures['last_tenth_median']:.4f} (median of the "
+                f"first and last tenth of {figures['steps']} steps)" if figures else "")
             ui = {"loras": [{"filename": path.name, "subfolder": LORA_SUBFOLDER, "type": "output"}],
                   "text": [text], "dgx_loss": [{**figures, "values": list(loss["loss"]) if loss else []}]}
             return io.NodeOutput(path.name, ui=ui)

@@ -97,8 +97,8 @@ def _explain(run_dir: Path | None) -> None:
     name, trigger = job.params.get("lora_name", lora.stem), metadata.get("dgx_pixels.trigger", "")
     print(f"LoRA: {lora} (on the server: output/loras/{name}.safetensors)")
     if loss:
-        print(f"loss: {loss['first_tenth_mean']:.4f} -> {loss['last_tenth_mean']:.4f} (mean of the first and last "
-              f"tenth of {loss['steps']} steps; lowest {loss['min']:.4f})")
+        print(f"loss: {loss['first_tenth_median']:.4f} -> {loss['last_tenth_median']:.4f} (median of the first "
+              f"and last tenth of {loss['steps']} steps; lowest {loss['min']:.4f})")
     print(f"use it: dgx-pixels generate character \"{trigger or name}, a knight\" --lora {name}")
 
 

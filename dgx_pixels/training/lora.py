@@ -3,6 +3,7 @@ half-written LoRA that a generation would load), with what it was trained on in 
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 import torch
@@ -21,12 +22,14 @@ def lora_file_name(name: str) -> str:
 
 
 def loss_figures(losses: list[float]) -> dict:
-    """First, last and best loss, and the mean of the first and last tenth of the steps (single steps are noisy)."""
+    """First, last and best loss, and the median of the first and last tenth of the steps: each step draws its noise
+    level at random, so single losses jump tenfold and a mean follows the few loudest steps."""
     if not losses:
         raise InputError("the loss map is empty: the training ran no step")
     tenth = max(1, len(losses) // 10)
     return {"steps": len(losses), "first": losses[0], "last": losses[-1], "min": min(losses),
-            "first_tenth_mean": sum(losses[:tenth]) / tenth, "last_tenth_mean": sum(losses[-tenth:]) / tenth}
+            "first_tenth_median": statistics.median(losses[:tenth]),
+            "last_tenth_median": statistics.median(losses[-tenth:])}
 
 
 def save_lora(folder: str | Path, name: str, weights: dict[str, torch.Tensor], metadata: dict[str, str]) -> Path:

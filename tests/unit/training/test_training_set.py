@@ -167,3 +167,32 @@ def test_folders_with_nothing_usable_get_one_clear_error(tmp_path):
         dataset.prepare(tmp_path / "dot")
     with pytest.raises(InputError, match="hex colour"):
         dataset.prepare(tmp_path / "dot", background="white")
+
+
+def test_loss_figures_are_medians_of_the_first_and_last_tenth():
+    from dgx_pixels.training.lora import loss_figures
+
+    figures = loss_figures([5.0, 0.4, 0.5, 90.0] + [0.3] * 12 + [0.1, 0.2, 40.0, 0.1])
+    assert figures["steps"] == 20 and figures["min"] == 0.1
+    assert figures["first_tenth_median"] == pytest.approx(2.7) and figures["last_tenth_median"] == pytest.approx(20.05)
+    assert loss_figures([1.0] * 9 + [0.5] * 9 + [2.0, 0.1])["last_tenth_median"] == pytest.approx(1.05)
+    with pytest.raises(InputError, match="ran no step"):
+        loss_figures([])
+
+
+def test_a_saved_lora_is_whole_and_carries_its_metadata(tmp_path):
+    import torch
+    from safetensors import safe_open
+
+    from dgx_pixels.training.lora import save_lora
+
+    path = save_lora(tmp_path, "mystyle", {"a.lora_up.weight": torch.ones(2, 2)}, {"dgx_pixels.trigger": "mine",
+                                                                                  "dgx_pixels.loss": {"steps": 3}})
+    assert path.name == "mystyle.safetensors" and [p.name for p in tmp_path.iterdir()] == ["mystyle.safetensors"]
+    with safe_open(str(path), "pt") as lora:
+        assert lora.metadata() == {"dgx_pixels.trigger": "mine", "dgx_pixels.loss": '{"steps": 3}'}
+    with pytest.raises(InputError, match="LoRA name"):
+        save_lora(tmp_path, "../escape", {"a": torch.ones(1)}, {})
+    with pytest.raises(InputError, match="no weights"):
+        save_lora(tmp_path, "empty", {}, {})
+    assert [p.name for p in tmp_path.iterdir()] == ["mystyle.safetensors"]
