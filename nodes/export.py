@@ -7,7 +7,7 @@ import folder_paths
 from comfy_api.latest import io
 
 from ..dgx_pixels.sheets.layout import ASSET_KINDS
-from ..dgx_pixels.export.bevy import export_bevy
+from ..dgx_pixels.export.core import export_bevy
 from ..dgx_pixels.export.paths import ENV_ROOTS, allowed_roots
 from ..dgx_pixels.image.ops import check_image, check_mask, join_alpha, split_alpha
 from .runtime import CATEGORY, node_id, user_errors

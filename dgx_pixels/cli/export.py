@@ -193,7 +193,7 @@ def _project_roots(project: Path) -> list[Path]:
 
 
 def _export_bevy(args: argparse.Namespace) -> int:
-    from ..export.bevy import export_bevy
+    from ..export.core import export_bevy
     from ..export.paths import check_name
 
     roots = _project_roots(args.project)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .sockets import Hitbox, Socket
+
 ASSET_KINDS = ("sprites", "tilesets", "items")  # the assets/ folder a sheet is exported into
 
 
@@ -29,6 +31,8 @@ class SheetFrame:
     duration_ms: int
     trim: Rect  # the stored pixels' place inside the cell (the whole cell unless trimmed)
     source: int  # position in the input frames
+    sockets: tuple[Socket, ...] = ()  # whole pixels of the cell (x right, y down from its top-left corner)
+    hitboxes: tuple[Hitbox, ...] = ()
 
 
 @dataclass(frozen=True)
