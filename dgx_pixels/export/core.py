@@ -34,7 +34,7 @@ class ExportOptions:
     optimise_png: bool = True  # oxipng, lossless
     png_meta: bool = True  # bevy: <name>.png.meta with nearest sampling
     aseprite_form: str = "array"  # aseprite: array or hash
-    frame_names: str = "aseprite"  # aseprite: Aseprite's "hero 0.png", or "number" ("0", what Phaser looks up)
+    frame_names: str = "number"  # aseprite: "0", "1"... (what Phaser and PixiJS look up), or Aseprite's "hero 0.png"
     pixels_per_unit: int = 0  # unity: 0 makes one cell's height one unit
 
     def __post_init__(self):
