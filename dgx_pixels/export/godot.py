@@ -192,10 +192,13 @@ def godot_snippet(place: AssetPlace, layout: SheetLayout, options) -> str:
             f"# {res_path(place, place.name + '.tres')}: a TileSet. Select a TileMapLayer, set its Tile Set to this",
             "# file, and paint (autotile sets: the Terrains tab paints with the terrain). In code:",
             f"$TileMapLayer.tile_set = load(\"{res_path(place, place.name + '.tres')}\")", ""])
-    return "\n".join([
+    lines = [
         f"# {res_path(place, place.name + '.tscn')}: drag it into a scene, or in code:",
         f"var sprite = load(\"{res_path(place, place.name + '.tscn')}\").instantiate()",
-        "add_child(sprite)",
+        "add_child(sprite)"]
+    if not any(frame.sockets for frame in layout.frames):
+        return "\n".join(lines + [""])
+    return "\n".join(lines + [
         "# A socket follows the frame shown (pixel centre, relative to the pivot on the node's origin):",
         "func socket(sprite: AnimatedSprite2D, socket_name: String) -> Vector2:",
         "    var frames = sprite.sprite_frames",

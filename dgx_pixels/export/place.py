@@ -64,8 +64,8 @@ def find_marked_project(start: Path, roots: list[Path], marker: str, engine: str
         if root is None or folder == root:
             break
     raise InputError(f"no {engine} project at {str(start)!r}: no {marker} there or above it inside the export root. "
-                     f"Point the export at your {engine} project ({hint}), or turn off 'must be a project' to write "
-                     "into a plain folder")
+                     f"Point the export at your {engine} project ({hint}), or turn off 'must be a project' "
+                     "(--any-folder) to write into a plain folder")
 
 
 def check_kind(kind: str) -> str:
