@@ -106,12 +106,12 @@ class EngineExport(io.ComfyNode):
                                          "same pixels, a smaller file). Off: always RGBA."),
                 io.Boolean.Input("optimise_png", default=True,
                                  tooltip="Shrink the PNG losslessly with oxipng (off: faster, larger)."),
-                io.Combo.Input("aseprite_form", options=list(FORMS), default="array",
+                io.Combo.Input("aseprite_form", options=list(FORMS), default="array", optional=True,
                                tooltip="aseprite target: frames as a list (json-array) or keyed by name (json-hash)."),
-                io.Combo.Input("frame_names", options=list(FRAME_NAMES), default="number",
+                io.Combo.Input("frame_names", options=list(FRAME_NAMES), default="number", optional=True,
                                tooltip="aseprite target: frames named 0, 1... (what Phaser and PixiJS look up) or "
                                        "Aseprite's own 'hero 0.png'."),
-                io.Int.Input("pixels_per_unit", default=0, min=0, max=100_000,
+                io.Int.Input("pixels_per_unit", default=0, min=0, max=100_000, optional=True,
                              tooltip="unity target: sprite pixels per Unity unit (0: one cell's height is one unit)."),
             ],
             outputs=[
