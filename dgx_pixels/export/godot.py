@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from ..sheets.layout import SheetLayout
 from ..sheets.tileset import BLOB_BITS, CORNER_BITS
 from .place import AssetPlace
-from .web import play_positions
 
 FORMAT = 3  # Godot 4's text resource format
 LOOP_NONE, LOOP_LINEAR = False, True
@@ -125,7 +124,7 @@ def _animations(layout: SheetLayout) -> list[tuple[str, list[int], bool]]:
     """(name, frame positions in play order, loops) per tag; an untagged sheet is one looping "default"."""
     if not layout.animations:
         return [("default", list(range(len(layout.frames))), LOOP_LINEAR)]
-    return [(a.name, play_positions(layout, a), LOOP_NONE if a.loop == "once" else LOOP_LINEAR)
+    return [(a.name, layout.play_positions(a), LOOP_NONE if a.loop == "once" else LOOP_LINEAR)
             for a in layout.animations]
 
 

@@ -32,16 +32,6 @@ def frame_keys(layout: SheetLayout, name: str) -> list[str]:
     return keys
 
 
-def play_positions(layout: SheetLayout, animation) -> list[int]:
-    """Frame positions in the order one loop shows them (reverse backwards; pingpong back without the ends)."""
-    positions = list(range(animation.start, animation.end + 1))
-    if animation.loop == "reverse":
-        return positions[::-1]
-    if animation.loop == "pingpong" and len(positions) > 2:
-        return positions + positions[-2:0:-1]
-    return positions
-
-
 def pixi_hash(layout: SheetLayout, image: str, name: str) -> dict:
     cell_w, cell_h = layout.cell
     keys = frame_keys(layout, name)
@@ -60,7 +50,7 @@ def pixi_hash(layout: SheetLayout, image: str, name: str) -> dict:
         if frame.sockets or frame.hitboxes:
             entry.update(marks_dict(frame.sockets, frame.hitboxes))
         frames[key] = entry
-    animations = {animation.name: [keys[p] for p in play_positions(layout, animation)]
+    animations = {animation.name: [keys[p] for p in layout.play_positions(animation)]
                   for animation in layout.animations}
     return {
         "frames": frames,
