@@ -1,8 +1,8 @@
 """Web engines: Phaser 3/4 and PixiJS 8.
 
 - Phaser: ``<name>.json``, Aseprite's array form with frame numbers as names (what ``createFromAseprite`` looks
-  up), the frame tags, per-frame durations, and sockets/hitboxes as slices. PixiJS reads the same file (its frames,
-  by number).
+  up), the frame tags, per-frame durations, sockets/hitboxes as slices, and each frame's ``anchor`` (the pivot,
+  which Phaser makes the sprite's origin). PixiJS reads the same file (its frames, by number, and anchors).
 - PixiJS: ``<name>.pixi.json``, TexturePacker's JSON hash with ``animations`` (what ``Spritesheet`` turns into
   texture lists), each frame's ``anchor`` (the pivot over the untrimmed frame, as Pixi anchors ``orig``), its
   ``duration`` and its sockets/hitboxes, and the frame tags under ``meta`` for loops.
@@ -44,7 +44,7 @@ def pixi_hash(layout: SheetLayout, image: str, name: str) -> dict:
             "trimmed": (trim.x, trim.y, trim.w, trim.h) != (0, 0, cell_w, cell_h),
             "spriteSourceSize": {"x": trim.x, "y": trim.y, "w": trim.w, "h": trim.h},
             "sourceSize": {"w": cell_w, "h": cell_h},
-            "anchor": {"x": round(layout.pivot[0] / cell_w, 6), "y": round(layout.pivot[1] / cell_h, 6)},
+            "anchor": _anchor(layout),
             "duration": frame.duration_ms,
         }
         if frame.sockets or frame.hitboxes:
@@ -63,8 +63,17 @@ def pixi_hash(layout: SheetLayout, image: str, name: str) -> dict:
     }
 
 
+def _anchor(layout: SheetLayout) -> dict:
+    """The pivot as a fraction of the untrimmed frame: PixiJS's ``anchor``, and Phaser's frame pivot (its sprites
+    take it as their origin)."""
+    return {"x": round(layout.pivot[0] / layout.cell[0], 6), "y": round(layout.pivot[1] / layout.cell[1], 6)}
+
+
 def phaser_files(place: AssetPlace, layout: SheetLayout, options) -> dict[str, bytes]:
-    return {f"{place.name}.json": _json(aseprite_data(layout, place.image, place.name, "array", "number"))}
+    data = aseprite_data(layout, place.image, place.name, "array", "number")
+    for frame in data["frames"]:
+        frame["anchor"] = _anchor(layout)
+    return {f"{place.name}.json": _json(data)}
 
 
 def pixi_files(place: AssetPlace, layout: SheetLayout, options) -> dict[str, bytes]:

@@ -45,7 +45,8 @@ for (const name of texture.getFrameNames()) {
     const frame = texture.get(name);
     frames[name] = { x: frame.cutX, y: frame.cutY, w: frame.cutWidth, h: frame.cutHeight, trimmed: frame.trimmed,
                      sourceWidth: frame.realWidth, sourceHeight: frame.realHeight,
-                     trimX: frame.data.spriteSourceSize.x, trimY: frame.data.spriteSourceSize.y };
+                     trimX: frame.data.spriteSourceSize.x, trimY: frame.data.spriteSourceSize.y,
+                     customPivot: frame.customPivot, pivotX: frame.pivotX, pivotY: frame.pivotY };
 }
 const animations = created.map((anim) => ({
     key: anim.key, yoyo: anim.yoyo, repeat: anim.repeat, duration: anim.duration,

@@ -54,11 +54,11 @@ SHEETS = {
 
 @pytest.fixture(params=list(SHEETS))
 def exported(request, tmp_path):
-    """(sheet, layout, {target: ExportResult}) for one sheet exported to every target but LDtk and Bevy."""
+    """(sheet, layout, {target: ExportResult}) for one sheet exported to Godot, Phaser, PixiJS and Unity."""
     sheet, layout = SHEETS[request.param]()
     project = make_project(tmp_path)
     results = {target: export_asset(target, sheet, layout, str(project), "hero", [tmp_path])
-               for target in ("godot", "phaser", "pixi", "unity", "aseprite")}
+               for target in ("godot", "phaser", "pixi", "unity")}
     return sheet, layout, results
 
 
@@ -176,6 +176,9 @@ def test_phaser_loads_frames_and_builds_every_animation(exported, version):
         assert (frame["x"], frame["y"], frame["w"], frame["h"]) == (want["x"], want["y"], want["w"], want["h"])
         assert (frame["sourceWidth"], frame["sourceHeight"]) == layout.cell
         assert (frame["trimX"], frame["trimY"]) == (want["trim_x"], want["trim_y"])
+        assert frame["customPivot"] is True  # a sprite showing the frame takes the pivot as its origin
+        assert frame["pivotX"] * layout.cell[0] == pytest.approx(layout.pivot[0], abs=1e-4)
+        assert frame["pivotY"] * layout.cell[1] == pytest.approx(layout.pivot[1], abs=1e-4)
     animations = {a["key"]: a for a in loaded["animations"]}
     assert list(animations) == list(PLAY)
     for animation in layout.animations:
@@ -212,13 +215,14 @@ def test_pixi_spritesheet_textures_anchors_and_animations(exported):
 
 
 def test_pixi_reads_the_phaser_file_frames_too(exported):
-    """One Aseprite JSON serves both web engines: PixiJS finds every frame by the same names."""
+    """One Aseprite JSON serves both web engines: PixiJS finds every frame by the same names, with its anchor."""
     _, layout, results = exported
     loaded = web_engines.pixi_load(results["phaser"].asset_dir / "hero.json", layout.size)
     assert loaded["recognised"] is True
     for position in range(len(layout.frames)):
-        want = cell_rect(layout, position)
-        assert loaded["textures"][str(position)]["frame"] == {k: want[k] for k in ("x", "y", "w", "h")}
+        want, texture = cell_rect(layout, position), loaded["textures"][str(position)]
+        assert texture["frame"] == {k: want[k] for k in ("x", "y", "w", "h")}
+        assert texture["anchor"]["y"] * layout.cell[1] == pytest.approx(layout.pivot[1], abs=1e-4)
 
 
 # ---------------------------------------------------------------------------------------------------- Unity
@@ -345,8 +349,10 @@ def test_two_targets_that_disagree_on_a_file_write_nothing(tmp_path):
         export_assets(["bevy", "phaser"], sheet, layout, str(tmp_path), "hero", [tmp_path],
                       options=ExportOptions(require_project=False))
     assert not (tmp_path / "assets").exists()
-    results = export_assets(["phaser", "aseprite", "pixi"], sheet, layout, str(tmp_path), "hero", [tmp_path])
-    assert [r.target for r in results] == ["phaser", "aseprite", "pixi"]
+    with pytest.raises(InputError, match="both write"):  # the Phaser file is Aseprite's with anchors
+        export_assets(["phaser", "aseprite"], sheet, layout, str(tmp_path), "hero", [tmp_path])
+    results = export_assets(["phaser", "pixi", "ldtk"], sheet, layout, str(tmp_path), "hero", [tmp_path])
+    assert [r.target for r in results] == ["phaser", "pixi", "ldtk"]
 
 
 # ---------------------------------------------------------------------------------------------------- PNG
