@@ -46,7 +46,7 @@ class AssetPlace:
         folder = inner_dir(self.project, self.asset.split("/"), create=False)
         if folder is None or not inner_file(folder / file_name, self.project):
             return None
-        return read_inner(folder / file_name, limit, f"the exported {file_name}")
+        return read_inner(folder / file_name, limit, f"{file_name} read back by the export")
 
 
 def find_marked_project(start: Path, roots: list[Path], marker: str, engine: str, hint: str) -> Path:

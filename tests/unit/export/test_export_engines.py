@@ -364,3 +364,20 @@ def test_exported_png_is_indexed_and_decodes_to_the_sheet(exported):
     expected = (sheet.clamp(0, 1).numpy() * 255).round().astype(np.uint8)
     assert np.array_equal(np.asarray(image.convert("RGBA")), expected)
     assert b"tEXt" not in data and b"iTXt" not in data
+
+
+def test_unity_never_reads_or_writes_through_a_link_at_its_meta(tmp_path):
+    sheet, layout = knight()
+    project = make_project(tmp_path)
+    folder = project / "Assets" / "sprites" / "hero"
+    folder.mkdir(parents=True)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("guid: 0123456789abcdef0123456789abcdef\n")
+    (folder / "hero.png.meta").symlink_to(secret)
+    with pytest.raises(InputError, match="is a symbolic link"):
+        export_asset("unity", sheet, layout, str(project), "hero", [tmp_path])
+    assert secret.read_text() == "guid: 0123456789abcdef0123456789abcdef\n" and not (folder / "hero.png").exists()
+    (folder / "hero.png.meta").unlink()
+    (folder / "hero.png.meta").write_bytes(b"guid: " + b"a" * (2 << 20))  # not a .meta Unity wrote
+    with pytest.raises(InputError, match="hero.png.meta read back by the export may be at most"):
+        export_asset("unity", sheet, layout, str(project), "hero", [tmp_path])
