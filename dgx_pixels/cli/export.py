@@ -11,7 +11,8 @@ from pathlib import Path
 from ..common.errors import InputError
 from ..common.files import write_atomic
 from .files import check_output_folder, png_output, refuse_overwriting_inputs
-from .options import add_image_input_options, fraction, non_negative_float, non_negative_int, positive_int, size
+from .options import (ImageInputs, add_image_input_options, fraction, non_negative_float, non_negative_int,
+                      positive_int, size)
 
 
 def _pivot(text: str) -> tuple[float, float]:
@@ -65,24 +66,28 @@ ENGINE_TARGETS = {
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     sheet = subparsers.add_parser("sheet", help="assemble PNG frames into a sprite sheet (+ Aseprite JSON)")
-    sheet.add_argument("frames", nargs="+", type=Path, help="frame images in order")
+    sheet.add_argument("frames", nargs="+", type=Path, action=ImageInputs,
+                       help="frame images in order (files, or a folder of them)")
     sheet.add_argument("-o", "--output", type=Path, required=True, help="sheet PNG to write (OUT.json beside it)")
     _sheet_options(sheet)
     add_image_input_options(sheet)
     sheet.set_defaults(func=_sheet)
 
     tiles = subparsers.add_parser("tileset", help="assemble PNG tiles into a tileset (+ Tiled .tsx and JSON)")
-    tiles.add_argument("tiles", nargs="+", type=Path, help="tile images in order, all one size")
+    tiles.add_argument("tiles", nargs="+", type=Path, action=ImageInputs,
+                       help="tile images in order, all one size (files, or a folder of them)")
     tiles.add_argument("-o", "--output", type=Path, required=True, help="tileset PNG to write (.tsx beside it)")
     _tileset_options(tiles)
     add_image_input_options(tiles)
     tiles.set_defaults(func=_tileset)
 
     cut = subparsers.add_parser("slice", help="cut one image of several poses into frame PNGs")
-    cut.add_argument("image", type=Path)
+    cut.add_argument("image", type=Path, help="one image holding several poses")
     cut.add_argument("-o", "--output", type=Path, required=True, help="folder for <image>_000.png, ...")
-    cut.add_argument("--by", choices=("grid", "transparency", "background"), default="transparency")
-    cut.add_argument("--grid-cell", type=size, default=(0, 0), metavar="WxH")
+    cut.add_argument("--by", choices=("grid", "transparency", "background"), default="transparency",
+                     help="what separates the poses: a grid, transparency, or a flat backdrop colour "
+                          "(default: %(default)s)")
+    cut.add_argument("--grid-cell", type=size, default=(0, 0), metavar="WxH", help="grid cell size, for --by grid")
     cut.add_argument("--grid", type=size, default=(0, 0), metavar="COLSxROWS", help="grid column and row count")
     cut.add_argument("--min-size", type=positive_int, default=4, help="smallest shape kept, in opaque pixels")
     cut.add_argument("--gap", type=non_negative_int, default=1, help="parts this close belong to one pose")
@@ -95,7 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = export.add_subparsers(dest="export_command", metavar="ACTION", required=True)
     for target, (engine, marker) in ENGINE_TARGETS.items():
         action = actions.add_parser(target, help=f"assemble frames (or tiles) and export them to {engine}")
-        action.add_argument("frames", nargs="+", type=Path, help="frame (or tile) images in order")
+        action.add_argument("frames", nargs="+", type=Path, action=ImageInputs,
+                            help="frame (or tile) images in order (files, or a folder of them)")
         action.add_argument("--project", required=True, type=Path,
                             help=f"the {engine} project folder (with {marker})" if marker else
                             "the game's folder (assets/ is written in it)")
@@ -122,10 +128,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_image_input_options(action, overwrites=False)
         action.set_defaults(func=_export, target=target)
     recover = actions.add_parser("recover", help="finish an export that was interrupted (crash, power loss)")
-    recover.add_argument("project", type=Path)
+    recover.add_argument("project", type=Path, help="the game project folder")
     recover.set_defaults(func=_recover)
     history = actions.add_parser("history", help="list the kept previous versions of exported files")
-    history.add_argument("project", type=Path)
+    history.add_argument("project", type=Path, help="the game project folder")
     history.set_defaults(func=_history)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..sheets.sockets import Hitbox, Socket
-from .openpose import JOINT_INDEX
+from .rig import JOINT_INDEX
 
 HAND_REACH = 0.3
 BODY_PAD = 0.25
