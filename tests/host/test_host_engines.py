@@ -58,3 +58,23 @@ def test_a_folder_that_is_not_the_engines_project_is_refused(comfy, tmp_path):
     error = comfy.execution_error(prompt)
     assert error["node_type"] == "DGXPixelsEngineExport"
     assert error["exception_message"].startswith("Game Engine Export: no Unity project at")
+
+
+def test_a_link_out_of_the_project_is_refused_and_nothing_outside_changes(comfy, tmp_path):
+    frames, _ = walk_cycle()
+    name = f"godot_{uuid.uuid4().hex[:8]}"
+    folder = comfy.base_dir / "output" / name
+    folder.mkdir()
+    (folder / "project.godot").write_text("config_version=5\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("the user's file")
+    (folder / "assets").symlink_to(outside, target_is_directory=True)
+    prompt, batch = load_frames_prompt(comfy, tmp_path, frames[:4])
+    prompt["1"] = assemble_node(batch, tags="idle:4")
+    prompt["2"] = engine_node("1", "godot", name)
+    error = comfy.execution_error(prompt)
+    assert error["exception_message"].startswith("Game Engine Export: ")
+    assert "symbolic link" in error["exception_message"]
+    assert sorted(p.name for p in outside.iterdir()) == ["precious.txt"]
+    assert (outside / "precious.txt").read_text() == "the user's file"
