@@ -12,7 +12,7 @@
 - ``<name>.tscn`` (sprites and items): an AnimatedSprite2D with nearest filtering (Godot 4 filters per CanvasItem,
   not at import), its pivot on the node's origin and the first animation playing.
 - ``<name>.png.import``: the importer's settings for pixel art: lossless, no mipmaps, never VRAM-compressed when
-  seen in 3D. Godot completes the file (uid, imported path) on its first import and keeps these settings.
+  seen in 3D, and no alpha-border fix (it would rewrite the colour of transparent pixels; nothing filters them). Godot completes the file (uid, imported path) on its first import and keeps these settings.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ PEERING_BITS = {"N": "top_side", "NE": "top_right_corner", "E": "right_side", "S
                 "S": "bottom_side", "SW": "bottom_left_corner", "W": "left_side", "NW": "top_left_corner"}
 TERRAIN_MODES = {"corner 16": (1, CORNER_BITS), "blob 47": (0, BLOB_BITS)}  # MATCH_CORNERS, MATCH_CORNERS_AND_SIDES
 IMPORT_PARAMS = (("compress/mode", "0"), ("compress/high_quality", "false"), ("compress/lossy_quality", "0.7"),
-                 ("mipmaps/generate", "false"), ("mipmaps/limit", "-1"), ("process/fix_alpha_border", "true"),
+                 ("mipmaps/generate", "false"), ("mipmaps/limit", "-1"), ("process/fix_alpha_border", "false"),
                  ("process/premult_alpha", "false"), ("process/size_limit", "0"), ("detect_3d/compress_to", "0"))
 
 

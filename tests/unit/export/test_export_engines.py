@@ -130,8 +130,8 @@ def test_godot_scene_and_import_settings(exported):
     assert config["remap"]["importer"] == '"texture"' and config["remap"]["type"] == '"CompressedTexture2D"'
     assert config["deps"]["source_file"] == '"res://assets/sprites/hero/hero.png"'
     params = config["params"]
-    assert (params["compress/mode"], params["mipmaps/generate"], params["detect_3d/compress_to"]) == (
-        "0", "false", "0")  # lossless, no mipmaps, never VRAM-compressed
+    assert (params["compress/mode"], params["mipmaps/generate"], params["detect_3d/compress_to"],
+            params["process/fix_alpha_border"]) == ("0", "false", "0", "false")  # the PNG's pixels, as they are
 
 
 @pytest.mark.parametrize("order, mode, bits", [("corner 16", 1, CORNER_BITS), ("blob 47", 0, BLOB_BITS)])
