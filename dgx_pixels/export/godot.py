@@ -12,7 +12,8 @@
 - ``<name>.tscn`` (sprites and items): an AnimatedSprite2D with nearest filtering (Godot 4 filters per CanvasItem,
   not at import), its pivot on the node's origin and the first animation playing.
 - ``<name>.png.import``: the importer's settings for pixel art: lossless, no mipmaps, never VRAM-compressed when
-  seen in 3D, and no alpha-border fix (it would rewrite the colour of transparent pixels; nothing filters them). Godot completes the file (uid, imported path) on its first import and keeps these settings.
+  seen in 3D, and no alpha-border fix (it would rewrite the colour of transparent pixels; nothing filters them).
+  Godot completes the file (uid, imported path) on its first import and keeps these settings.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unity: the sheet's ``<name>.png.meta``, the TextureImporter settings Unity (2022 LTS and Unity 6) reads when it
+"""Unity: the sheet's ``<name>.png.meta``, the TextureImporter settings Unity reads when it
 imports the image: a Sprite (2D and UI) texture in Sprite Mode Multiple with one sprite per frame (``<name>_<n>``,
 its rectangle counted from the bottom-left as Unity does, a custom pivot), pixels per unit, Point filtering, no
 mipmaps, no compression.
@@ -20,7 +20,7 @@ import re
 from ..sheets.layout import Rect, SheetLayout
 from .place import AssetPlace
 
-SERIALIZED_VERSION = 13  # TextureImporter in Unity 2022.3 and 6
+SERIALIZED_VERSION = 13  # the TextureImporter layout Unity 6 writes (with mipmapLimitGroupName, from 2022.2)
 GUID = re.compile(rb"^guid: ([0-9a-f]{32})\s*$", re.MULTILINE)
 BODY_HITBOX = "body"
 
