@@ -8,9 +8,8 @@ from pathlib import Path
 import folder_paths
 import server
 
-from ..dgx_pixels.common.errors import InputError
 from ..dgx_pixels.remote.rest import add_routes
-from ..dgx_pixels.remote.service import JobService, inside_folders
+from ..dgx_pixels.remote.service import JobService, images_in
 
 JOBS_FOLDER = "dgx-pixels-jobs"
 WILDCARDS = ("", "0.0.0.0", "::")
@@ -24,20 +23,11 @@ def own_url(prompt_server) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{prompt_server.port}"
 
 
-def input_image(parameter: str, value: str) -> str:
-    """An image parameter names a file in ComfyUI's input folder (uploaded with POST /upload/image)."""
-    path = inside_folders(value, [Path(folder_paths.get_input_directory())],
-                          f"image parameter {parameter!r} (a file in ComfyUI's input folder)")
-    if not path.is_file():
-        raise InputError(f"image parameter {parameter!r}: no file {value[:200]!r} in ComfyUI's input folder; upload "
-                         "it first (POST /upload/image) and give the name it answers")
-    return str(path)
-
-
 def service() -> JobService:
     if not _service:
+        images = images_in(Path(folder_paths.get_input_directory()), "ComfyUI's input folder")
         _service.append(JobService([own_url(server.PromptServer.instance)],
-                                   Path(folder_paths.get_temp_directory()) / JOBS_FOLDER, input_image,
+                                   Path(folder_paths.get_temp_directory()) / JOBS_FOLDER, images,
                                    delete_forgotten=True, keep_finished=100))
     return _service[0]
 

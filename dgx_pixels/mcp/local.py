@@ -45,7 +45,11 @@ def palette_of(studio: Studio, name: str):
 
     if name in BUILTIN_NAMES:
         return builtin_palette(name)
-    return read_palette(studio.path(name, "palette"))
+    path = studio.path(name, "palette")
+    if not path.is_file():
+        raise InputError(f"no built-in palette {name[:100]!r} and no palette file there; built-in: "
+                         f"{', '.join(BUILTIN_NAMES)}")
+    return read_palette(path)
 
 
 def output_png(studio: Studio, value: str) -> Path:

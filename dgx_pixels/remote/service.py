@@ -271,3 +271,16 @@ def inside_folders(value: Any, folders: Sequence[Path], what: str) -> Path:
         raise InputError(f"{what} {value[:200]!r} is outside the allowed folders "
                          f"({', '.join(str(f) for f in folders)})")
     return real
+
+
+def images_in(folder: Path, what: str) -> Callable[[str, str], str]:
+    """An ``image_file`` for JobService: image parameters name files inside ``folder`` (ComfyUI's input folder for
+    the REST routes, where callers upload them first with POST /upload/image)."""
+    def image_file(parameter: str, value: str) -> str:
+        path = inside_folders(value, [folder], f"image parameter {parameter!r} ({what})")
+        if not path.is_file():
+            raise InputError(f"image parameter {parameter!r}: no file {value[:200]!r} in {what}; upload it first "
+                             "(POST /upload/image) and give the name it answers")
+        return str(path)
+
+    return image_file
