@@ -40,10 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import anyio
+    try:
+        import anyio
 
+        from ..mcp.server import Settings, serve_http, serve_stdio
+    except ModuleNotFoundError as err:
+        if (err.name or "").startswith(__package__.split(".")[0]):
+            raise
+        raise InputError(f"the MCP server needs the official MCP SDK ({err.name} is missing): "
+                         "pip install 'dgx-pixels[mcp]'") from None
     from ..export.paths import allowed_roots
-    from ..mcp.server import Settings, serve_http, serve_stdio
     from .jobs import server_urls
 
     folders = args.root or [Path.cwd()]

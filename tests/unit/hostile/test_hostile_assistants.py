@@ -147,6 +147,20 @@ def test_mcp_starts_without_torch(box):
     subprocess.run([sys.executable, "-c", code], cwd=box.root, env=box.env, check=True, timeout=120)
 
 
+def test_mcp_without_the_sdk_says_how_to_install_it(box):
+    """A command-line install without the extra: one line naming the package to install, exit 2."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['mcp'] = sys.modules['anyio'] = None; "
+            "from dgx_pixels.cli.main import main; sys.exit(main(['mcp']))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=box.root, env=box.env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == ["dgx-pixels mcp: error: the MCP server needs the official MCP "
+                                                  "SDK (anyio is missing): pip install 'dgx-pixels[mcp]'"]
+
+
 # ---------------------------------------------------------------------------------------------------- REST
 @pytest.fixture
 def rest(tmp_path):
