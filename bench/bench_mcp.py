@@ -247,9 +247,11 @@ async def soak(command: list[str], calls: int, every: int, warmup: int, next_cal
                 print(f"  {done:4d} calls  {samples[-1]['seconds']:7.1f} s  server RSS {samples[-1]['rss_mib']} MiB",
                       flush=True)
     rss = [s["rss_mib"] for s in samples]
+    half = next(s["rss_mib"] for s in samples if s["calls"] >= calls // 2)
     return {"calls": calls, "warmup_calls": warmup, "jobs": jobs, "resources_read": resources,
-            "seconds": samples[-1]["seconds"], "rss_mib": {"start": rss[0], "end": rss[-1], "max": max(rss),
-                                                           "growth": round(rss[-1] - rss[0], 1)},
+            "seconds": samples[-1]["seconds"],
+            "rss_mib": {"start": rss[0], f"at_{calls // 2}": half, "end": rss[-1], "max": max(rss),
+                        "growth": round(rss[-1] - rss[0], 1), "growth_second_half": round(rss[-1] - half, 1)},
             "samples": samples}
 
 
