@@ -88,17 +88,27 @@ def sheet_pixels(sheet: ReturnedSheet):
 
 
 # ---------------------------------------------------------------------------------------------------- targets
-def _bevy(rgba, layout: SheetLayout, project: str, name: str, roots: list[Path]) -> LocalExport:
-    from ..export.bevy import export_bevy
-
-    result = export_bevy(rgba, layout, project, name, roots)
+def _recorded(target: str, result) -> LocalExport:
+    """An export_bevy result as the manifest records it: each file with its hash and whether it changed."""
     files = []
     for path in result.files:
         data = read_limited(path, 1 << 30, "exported file", follow_links=False)
         files.append({"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
                       "state": "unchanged" if path in result.write.unchanged else "written"})
-    return LocalExport("bevy", result.project, result.asset_path, files, str(result.write.history or ""),
-                       result.snippet, list(result.write.set_aside))
+    return LocalExport(target, result.project, result.asset_path, files, str(result.write.history or ""),
+                       result.snippet if target == "bevy" else "", list(result.write.set_aside))
+
+
+def _bevy(rgba, layout: SheetLayout, project: str, name: str, roots: list[Path]) -> LocalExport:
+    from ..export.bevy import export_bevy
+
+    return _recorded("bevy", export_bevy(rgba, layout, project, name, roots))
+
+
+def _folder(rgba, layout: SheetLayout, project: str, name: str, roots: list[Path]) -> LocalExport:
+    from ..export.bevy import export_bevy
+
+    return _recorded("folder", export_bevy(rgba, layout, project, name, roots, png_meta=False, require_bevy=False))
 
 
 def _check_bevy(project: str, roots: list[Path]) -> Path:
@@ -108,9 +118,18 @@ def _check_bevy(project: str, roots: list[Path]) -> Path:
     return find_bevy_project(resolve_target(project, roots), roots)
 
 
+def _check_folder(project: str, roots: list[Path]) -> Path:
+    from ..export.paths import resolve_target
+
+    folder = resolve_target(project, roots)
+    if not folder.is_dir():
+        raise InputError(f"{project}: no such folder")
+    return folder
+
+
 @dataclass(frozen=True)
 class ExportTarget:
-    """An engine a returned sheet can be exported for: ``write(rgba, layout, project, name, roots)`` and
+    """Where a returned sheet can be exported: ``write(rgba, layout, project, name, roots)`` and
     ``check(project, roots)`` (the project folder, refused before any job runs when it cannot take the export)."""
 
     description: str
@@ -118,8 +137,13 @@ class ExportTarget:
     check: Callable[[str, list[Path]], Path]
 
 
-EXPORT_TARGETS = {"bevy": ExportTarget("a Bevy 0.19 project (Cargo.toml with bevy): assets/<kind>/<name>/",
-                                       _bevy, _check_bevy)}
+EXPORT_TARGETS = {
+    "bevy": ExportTarget("a Bevy 0.19 project (Cargo.toml with bevy): assets/<kind>/<name>/ and the Rust code",
+                         _bevy, _check_bevy),
+    "folder": ExportTarget("any folder (other engines and tools): assets/<kind>/<name>/ with the PNG, the Aseprite "
+                           "JSON (frames and tags) and, for tilesets, Tiled .tsx and .json",
+                           _folder, _check_folder),
+}
 
 
 def export_target(name: str) -> ExportTarget:

@@ -96,23 +96,27 @@ def check_returned(files: list[dict], root: Path, asset: str, project: Path | No
 def test_run_returns_the_sheet_and_exports_into_a_local_project(studio, tmp_path):
     """The cleanup workflow (no model) run as a user would: the sheet and metadata come back and --bevy writes the
     game on this machine, not beside the server's output."""
-    game = bevy_project(tmp_path / "game")
+    game, other_engine = bevy_project(tmp_path / "game"), tmp_path / "godot_game"
+    other_engine.mkdir()
     server_output = studio.base_dir / "output"
     assert server_output not in game.parents
     result = dgx("run", "cleanup_existing_art", "--set", f"image={sprite_file(tmp_path)}", "--set", "colours=8",
                  "--set", "asset_name=hero", "--server", studio.url, "-o", str(tmp_path / "run"), "--bevy",
-                 str(game), "-q")
+                 str(game), "--export", f"folder={other_engine}", "-q")
     assert result.returncode == 0, result.stderr
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     (job,) = manifest["jobs"]
     assert job["state"] == "done"
-    layout, metadata, _ = check_returned(job["files"], tmp_path / "run", "hero", game, "sprites")
+    layout, metadata, rgba = check_returned(job["files"], tmp_path / "run", "hero", game, "sprites")
     assert layout.cell == (20, 16) and len(metadata["palette"]["colours"]) <= 8
-    (export,) = job["exports"]
-    assert export["target"] == "bevy" and Path(export["project"]) == game.resolve()
-    assert export["asset_path"] == "sprites/hero/hero.png"
-    for file in export["files"]:
-        assert hashlib.sha256(Path(file["path"]).read_bytes()).hexdigest() == file["sha256"]
+    bevy, folder = job["exports"]
+    assert bevy["target"] == "bevy" and Path(bevy["project"]) == game.resolve()
+    assert folder["target"] == "folder" and Path(folder["project"]) == other_engine.resolve()
+    for export in (bevy, folder):
+        assert export["asset_path"] == "sprites/hero/hero.png"
+        for file in export["files"]:
+            assert hashlib.sha256(Path(file["path"]).read_bytes()).hexdigest() == file["sha256"]
+    assert np.array_equal(np.asarray(Image.open(other_engine / "assets" / "sprites" / "hero" / "hero.png")), rgba)
     # the files come back named on stdout, the Bevy code to use them too
     assert str(tmp_path / "run" / job["files"][0]["path"]) in result.stdout
     assert 'asset_server.load("sprites/hero/hero.png")' in result.stdout or "sprites/hero/hero.png" in result.stdout
@@ -124,7 +128,7 @@ def test_run_returns_the_sheet_and_exports_into_a_local_project(studio, tmp_path
                 "--bevy", str(game), "-q")
     assert again.returncode == 0, again.stderr
     (export,) = json.loads((tmp_path / "run2" / "manifest.json").read_text())["jobs"][0]["exports"]
-    assert export["history"] and Path(export["history"]).is_dir()
+    assert export["history"] and Path(export["history"]).is_dir()  # the first version, kept
 
 
 def test_generate_json_events_line_by_line(studio, tmp_path):

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from bevy_asset import check_bevy_asset
 from dgx_pixels.common.errors import InputError
@@ -95,12 +96,34 @@ def test_returned_files_that_disagree_are_refused(tmp_path, damage, message):
 
 def test_export_targets_are_named_and_checked_before_any_job(tmp_path):
     assert "bevy" in EXPORT_TARGETS
-    with pytest.raises(InputError, match="unknown export target 'unity3'; targets: bevy"):
+    with pytest.raises(InputError, match="unknown export target 'unity3'; targets: bevy, folder"):
         export_target("unity3")
     plain = tmp_path / "plain"
     plain.mkdir()
     with pytest.raises(InputError, match="no Bevy project"):
         EXPORT_TARGETS["bevy"].check(str(plain), project_roots(plain))
+
+
+def test_a_returned_sheet_exports_into_any_folder_for_other_tools(tmp_path):
+    """The folder target: the same files as the Bevy export but no .meta and no Bevy project needed; refused when
+    the folder is not there."""
+    import aseprite_rules
+
+    entries, layout, rgba = _job_folder(tmp_path)
+    (sheet,) = returned_sheets(entries, tmp_path)
+    plain = tmp_path / "godot_game"
+    plain.mkdir()
+    done = export_sheet(sheet, "folder", plain, project_roots(plain))
+    folder = plain / "assets" / "sprites" / "knight"
+    assert done.target == "folder" and done.snippet == "" and done.asset_path == "sprites/knight/knight.png"
+    assert np.array_equal(np.asarray(Image.open(folder / "knight.png")), rgba)
+    aseprite = json.loads((folder / "knight.json").read_text())
+    aseprite_rules.check(aseprite)
+    assert [tag["name"] for tag in aseprite["meta"]["frameTags"]] == [a.name for a in layout.animations]
+    assert not (folder / "knight.png.meta").exists()
+    assert {f["path"] for f in done.files} == {str(path) for path in folder.iterdir()}
+    with pytest.raises(InputError, match="no such folder"):
+        EXPORT_TARGETS["folder"].check(str(plain / "missing"), project_roots(plain))
 
 
 def test_a_node_making_a_png_and_a_json_gives_plain_names():
