@@ -18,6 +18,7 @@ from .. import __version__
 from ..common.errors import InputError, describe_os_error
 from ..common.files import listening_to_writes
 from .events import JsonEvents
+from .examples import attach_examples
 
 # Modules are imported on use so `dgx-pixels host ...` works before torch is installed.
 COMMAND_MODULES = ("host", "doctor", "models", "pixelize", "export", "run", "palette", "generate", "poses", "check",
@@ -30,6 +31,10 @@ JOB_COMMANDS = ("run", "batch", "generate")
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE
 EXIT_INTERRUPTED = 130
+# What a command that needs an optional package says when it is missing: one line with the way to install it.
+INSTALL_HINTS = {"torch": "pip install torch (a CPU-only build is smaller: pip install torch --index-url "
+                          "https://download.pytorch.org/whl/cpu)",
+                 "mcp": "pip install 'dgx-pixels[mcp]' (the official MCP SDK)"}
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -55,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(f"{__package__}.{name}").register(subparsers)
     for name in JSON_COMMANDS:
         _add_json_option(subparsers.choices[name], name)
+    attach_examples(parser)
     return parser
 
 
@@ -75,7 +81,7 @@ def _add_json_option(parser: argparse.ArgumentParser, label: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    ArgumentParser.json_errors = "--json" in argv
+    ArgumentParser.json_errors = "--json" in argv and bool(argv) and argv[0] in JSON_COMMANDS
     try:
         args = parser.parse_args(argv)
     finally:
@@ -105,12 +111,16 @@ def _run_command(args: argparse.Namespace, command: str, argv: list[str],
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED, "interrupted"
-    except Exception as err:  # a bug: one line here, the traceback in a file a report can carry
-        log = _write_report(err, argv)
-        message = (f"internal error (a bug in dgx-pixels {__version__}): {type(err).__name__}: {str(err)[:200]}; "
-                   f"the full report is in {log}")
-        print(f"{command}: {message}", file=sys.stderr)
-        return EXIT_INTERNAL_ERROR, message
+    except Exception as err:
+        if isinstance(err, ModuleNotFoundError) and err.name in INSTALL_HINTS:
+            code, message = EXIT_BAD_INPUT, (f"this command needs {err.name}, which is not installed: "
+                                             f"{INSTALL_HINTS[err.name]}")
+        else:  # a bug: one line here, the traceback in a file a report can carry
+            log = _write_report(err, argv)
+            message = (f"internal error (a bug in dgx-pixels {__version__}): {type(err).__name__}: "
+                       f"{str(err)[:200]}; the full report is in {log}")
+            print(f"{command}: {message}", file=sys.stderr)
+            return EXIT_INTERNAL_ERROR, message
     print(f"{command}: error: {message}", file=sys.stderr)
     return code, message
 

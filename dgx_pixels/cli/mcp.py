@@ -40,16 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    try:
-        import anyio
+    import mcp  # noqa: F401  (first: without the SDK the command says how to install it)
 
-        from ..mcp.server import Settings, serve_http, serve_stdio
-    except ModuleNotFoundError as err:
-        if (err.name or "").startswith(__package__.split(".")[0]):
-            raise
-        raise InputError(f"the MCP server needs the official MCP SDK ({err.name} is missing): "
-                         "pip install 'dgx-pixels[mcp]'") from None
+    import anyio
+
     from ..export.paths import allowed_roots
+    from ..mcp.server import Settings, serve_http, serve_stdio
     from .jobs import server_urls
 
     folders = args.root or [Path.cwd()]

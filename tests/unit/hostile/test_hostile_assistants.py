@@ -157,8 +157,8 @@ def test_mcp_without_the_sdk_says_how_to_install_it(box):
     result = subprocess.run([sys.executable, "-c", code], cwd=box.root, env=box.env, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines() == ["dgx-pixels mcp: error: the MCP server needs the official MCP "
-                                                  "SDK (anyio is missing): pip install 'dgx-pixels[mcp]'"]
+    assert result.stderr.strip().splitlines() == ["dgx-pixels mcp: error: this command needs mcp, which is not "
+                                                  "installed: pip install 'dgx-pixels[mcp]' (the official MCP SDK)"]
 
 
 # ---------------------------------------------------------------------------------------------------- REST
