@@ -44,6 +44,21 @@ EXAMPLES = {
     "export bevy": """
   dgx-pixels export bevy frames/ --project ~/games/knight --name hero --tags "idle:4, walk_E:6"
   dgx-pixels export bevy tiles/ --project ~/games/knight --name ground --tileset""",
+    "export godot": """
+  dgx-pixels export godot frames/ --project ~/games/knight --name hero --tags "idle:4, walk_E:6@80ms pingpong"
+  dgx-pixels export godot tiles/ --project ~/games/knight --name grass --tileset --autotile "blob 47\"""",
+    "export phaser": """
+  dgx-pixels export phaser frames/ --project ~/games/web/public --name hero --tags "idle:4, attack:4 once\"""",
+    "export pixi": """
+  dgx-pixels export pixi frames/ --project ~/games/web/public --name hero --tags "idle:4, walk_E:6" --trim""",
+    "export unity": """
+  dgx-pixels export unity frames/ --project ~/games/KnightUnity --name hero --tags "idle:4, walk_E:6"
+  dgx-pixels export unity frames/ --project ~/games/KnightUnity --name hero --pixels-per-unit 16""",
+    "export ldtk": """
+  dgx-pixels export ldtk tiles/ --project ~/games/levels --name grass --tileset --autotile "corner 16\"""",
+    "export aseprite": """
+  dgx-pixels export aseprite frames/ --project out --name hero --tags "idle:4, walk_E:6"
+  dgx-pixels export aseprite frames/ --project out --name hero --form hash --frame-names aseprite --rgba""",
     "export recover": """
   dgx-pixels export recover ~/games/knight                        # finish an export a crash interrupted""",
     "export history": """
@@ -75,7 +90,7 @@ EXAMPLES = {
   dgx-pixels generate character "a knight" --anchor hero.png --reroll 2 --bevy ~/games/knight""",
     "generate tiles": """
   dgx-pixels generate tiles "mossy stone floor" --tiles 8 --tile-size 32x32
-  dgx-pixels generate tiles "lava" --export folder=~/games/godot_game --json     # any engine's folder, NDJSON""",
+  dgx-pixels generate tiles "lava" --export godot=~/games/godot_game --json      # another engine, NDJSON""",
     "generate items": """
   dgx-pixels generate items --item "iron sword" --item "health potion" --icon-size 32x32
   dgx-pixels generate items items.txt --colours 24""",

@@ -9,8 +9,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from ..remote.results import EXPORT_TARGETS
 from ..common.errors import InputError
+from .export import ENGINE_TARGETS
 from .options import non_negative_int, positive_float, positive_int
 from .progress import ProgressView
 
@@ -45,18 +45,18 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
                                                 "(the folder with Cargo.toml; previous versions are kept)")
     parser.add_argument("--export", action="append", type=export_spec, dest="exports", metavar="TARGET=DIR",
                         help="export each finished sheet into DIR here, for TARGET (repeatable; targets: "
-                             f"{', '.join(EXPORT_TARGETS)})")
+                             f"{', '.join(ENGINE_TARGETS)})")
 
 
 def export_spec(text: str) -> tuple[str, str]:
     """``--export TARGET=DIR`` -> (target, dir)."""
     target, sep, folder = text.partition("=")
     if not sep or not folder.strip():
-        raise argparse.ArgumentTypeError(f"expected TARGET=DIR (targets: {', '.join(EXPORT_TARGETS)}), got "
+        raise argparse.ArgumentTypeError(f"expected TARGET=DIR (targets: {', '.join(ENGINE_TARGETS)}), got "
                                          f"{text[:80]!r}")
-    if target not in EXPORT_TARGETS:
+    if target not in ENGINE_TARGETS:
         raise argparse.ArgumentTypeError(f"unknown export target {target[:40]!r}; targets: "
-                                         f"{', '.join(EXPORT_TARGETS)}")
+                                         f"{', '.join(ENGINE_TARGETS)}")
     return target, folder
 
 
@@ -140,7 +140,7 @@ def check_exports(exports: list[tuple[str, str]], prompts: list[dict]) -> list[t
     """Before any job is queued: every workflow returns its sheet, and every project exists and can take the
     export. Returns (target, project, allowed roots) for each."""
     from ..export.paths import project_roots
-    from ..remote.results import export_target, returns_sheets
+    from ..remote.results import check_export, returns_sheets
 
     if exports and not all(returns_sheets(prompt) for prompt in prompts):
         raise InputError("--bevy/--export need a workflow that returns its sheet (a Save Sheet node, as the shipped "
@@ -148,7 +148,7 @@ def check_exports(exports: list[tuple[str, str]], prompts: list[dict]) -> list[t
     checked = []
     for target, project in exports:
         roots = project_roots(project)
-        export_target(target).check(project, roots)
+        check_export(target, project, roots)
         checked.append((target, project, roots))
     return checked
 

@@ -12,7 +12,7 @@ from mcp.types import CallToolResult, ResourceLink, TextContent
 from pydantic import Field
 
 from ..common.files import read_limited
-from ..remote.results import EXPORT_TARGETS, export_sheet, returned_sheets
+from ..remote.results import check_export, export_sheet, returned_sheets
 from ..common.errors import InputError
 from ..remote.service import ACTIVE, JobNotFound, ServiceJob
 from .server import Studio, tool_errors
@@ -118,7 +118,7 @@ async def start_and_answer(ctx: Context, studio: Studio, workflow: str, values: 
                            project: str | None, name: str | None) -> CallToolResult:
     with tool_errors():
         if project is not None:
-            EXPORT_TARGETS["bevy"].check(str(studio.path(project, "bevy_project")), studio.settings.roots)
+            check_export("bevy", studio.path(project, "bevy_project"), studio.settings.roots)
         job = studio.service.start(workflow, {k: v for k, v in values.items() if v is not None})
     if not wait:
         return job_result(studio, job)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from ..common.errors import InputError
 from ..common.files import read_limited
@@ -88,72 +88,32 @@ def sheet_pixels(sheet: ReturnedSheet):
 
 
 # ---------------------------------------------------------------------------------------------------- targets
-def _recorded(target: str, result) -> LocalExport:
-    """An export_bevy result as the manifest records it: each file with its hash and whether it changed."""
+def check_export(target: str, project: str | Path, roots: list[Path]) -> Path:
+    """The project folder ``target``'s export would write into, refused (InputError) before any job runs when it
+    cannot take it: outside the roots, missing, or not a project of the target's engine where it needs one."""
+    from ..export.core import check_target
+    from ..export.paths import resolve_target
+
+    chosen = check_target(target)
+    folder = resolve_target(str(project), roots)
+    if chosen.find is not None:
+        return chosen.find(folder, roots)
+    if not folder.is_dir():
+        raise InputError(f"{project}: no such folder")
+    return folder
+
+
+def export_sheet(sheet: ReturnedSheet, target: str, project: str | Path, roots: list[Path],
+                 name: str = "") -> LocalExport:
+    """Write ``sheet`` into ``project`` for ``target``, named ``name`` (default: the metadata's asset name), and
+    record each file written with its hash."""
+    from ..export.core import export_asset
+
+    result = export_asset(target, sheet_pixels(sheet), sheet.layout, str(project), name or sheet.name, roots)
     files = []
     for path in result.files:
         data = read_limited(path, 1 << 30, "exported file", follow_links=False)
         files.append({"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
                       "state": "unchanged" if path in result.write.unchanged else "written"})
     return LocalExport(target, result.project, result.asset_path, files, str(result.write.history or ""),
-                       result.snippet if target == "bevy" else "", list(result.write.set_aside))
-
-
-def _bevy(rgba, layout: SheetLayout, project: str, name: str, roots: list[Path]) -> LocalExport:
-    from ..export.bevy import export_bevy
-
-    return _recorded("bevy", export_bevy(rgba, layout, project, name, roots))
-
-
-def _folder(rgba, layout: SheetLayout, project: str, name: str, roots: list[Path]) -> LocalExport:
-    from ..export.bevy import export_bevy
-
-    return _recorded("folder", export_bevy(rgba, layout, project, name, roots, png_meta=False, require_bevy=False))
-
-
-def _check_bevy(project: str, roots: list[Path]) -> Path:
-    from ..export.bevy import find_bevy_project
-    from ..export.paths import resolve_target
-
-    return find_bevy_project(resolve_target(project, roots), roots)
-
-
-def _check_folder(project: str, roots: list[Path]) -> Path:
-    from ..export.paths import resolve_target
-
-    folder = resolve_target(project, roots)
-    if not folder.is_dir():
-        raise InputError(f"{project}: no such folder")
-    return folder
-
-
-@dataclass(frozen=True)
-class ExportTarget:
-    """Where a returned sheet can be exported: ``write(rgba, layout, project, name, roots)`` and
-    ``check(project, roots)`` (the project folder, refused before any job runs when it cannot take the export)."""
-
-    description: str
-    write: Callable[..., LocalExport]
-    check: Callable[[str, list[Path]], Path]
-
-
-EXPORT_TARGETS = {
-    "bevy": ExportTarget("a Bevy 0.19 project (Cargo.toml with bevy): assets/<kind>/<name>/ and the Rust code",
-                         _bevy, _check_bevy),
-    "folder": ExportTarget("any folder (other engines and tools): assets/<kind>/<name>/ with the PNG, the Aseprite "
-                           "JSON (frames and tags) and, for tilesets, Tiled .tsx and .json",
-                           _folder, _check_folder),
-}
-
-
-def export_target(name: str) -> ExportTarget:
-    target = EXPORT_TARGETS.get(name)
-    if target is None:
-        raise InputError(f"unknown export target {name[:40]!r}; targets: {', '.join(EXPORT_TARGETS)}")
-    return target
-
-
-def export_sheet(sheet: ReturnedSheet, target: str, project: str | Path, roots: list[Path],
-                 name: str = "") -> LocalExport:
-    """Write ``sheet`` into ``project`` for ``target``, named ``name`` (default: the metadata's asset name)."""
-    return export_target(target).write(sheet_pixels(sheet), sheet.layout, str(project), name or sheet.name, roots)
+                       result.snippet, list(result.write.set_aside))

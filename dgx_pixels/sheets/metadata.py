@@ -1,5 +1,6 @@
 """A sheet's metadata as JSON (``<name>.sheet.json``): everything an exporter needs besides the pixels (the layout,
-animation tags, pivot, tiles) and the palette, so a sheet made on a ComfyUI server can be exported anywhere else.
+animation tags, pivot, each frame's sockets and hitboxes, tiles) and the palette, so a sheet made on a ComfyUI server
+can be exported anywhere else.
 
 ``sheet_metadata`` writes it; ``read_sheet_metadata`` reads it back into a SheetLayout, checking every field: the
 file may come from another machine, so nothing in it is trusted (types, ranges, rectangles inside the image, frames
@@ -13,6 +14,7 @@ from typing import Any
 
 from ..common.errors import InputError
 from .layout import ASSET_KINDS, Rect, SheetAnimation, SheetFrame, SheetLayout, TileInfo
+from .sockets import coerce_marks
 
 METADATA_FORMAT = "dgx-pixels-sheet"
 METADATA_VERSION = 1
@@ -33,7 +35,8 @@ def sheet_metadata(layout: SheetLayout, name: str, image: str, palette: tuple[st
         "trimmed": layout.trimmed, "pivot": list(layout.pivot), "anchor": list(layout.anchor()),
         "rects": [[r.x, r.y, r.w, r.h] for r in layout.rects],
         "frames": [{"index": f.index, "duration_ms": f.duration_ms, "trim": [f.trim.x, f.trim.y, f.trim.w, f.trim.h],
-                    "source": f.source} for f in layout.frames],
+                    "source": f.source, "sockets": [vars(socket) for socket in f.sockets],
+                    "hitboxes": [vars(hitbox) for hitbox in f.hitboxes]} for f in layout.frames],
         "animations": [{"name": a.name, "start": a.start, "end": a.end, "loop": a.loop,
                         "indices": layout.atlas_indices(a), "durations_ms": layout.durations(a)}
                        for a in layout.animations],
@@ -132,7 +135,12 @@ def read_sheet_metadata(data: bytes, where: str) -> tuple[SheetLayout, dict]:
             raise read.fail(f"{label} points at a rectangle but the sheet has none")
         duration = read.count(frame, "duration_ms", 1, 3_600_000, f"{label} duration_ms")
         trim = read.rect(read.field(frame, "trim", list, f"{label} trim"), f"{label} trim", cell)
-        frames.append(SheetFrame(index, duration, trim, read.count(frame, "source", 0, MAX_ITEMS, f"{label} source")))
+        try:  # sockets and hitboxes: absent from files written before sheets carried them
+            marks = coerce_marks(frame.get("sockets"), frame.get("hitboxes"))
+        except InputError as err:
+            raise read.fail(f"{label}: {err}") from None
+        frames.append(SheetFrame(index, duration, trim, read.count(frame, "source", 0, MAX_ITEMS, f"{label} source"),
+                                 *marks))
     animations = []
     for n, animation in enumerate(read.items(value, "animations")):
         label = f"animation {n}"

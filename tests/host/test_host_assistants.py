@@ -96,27 +96,29 @@ def check_returned(files: list[dict], root: Path, asset: str, project: Path | No
 def test_run_returns_the_sheet_and_exports_into_a_local_project(studio, tmp_path):
     """The cleanup workflow (no model) run as a user would: the sheet and metadata come back and --bevy writes the
     game on this machine, not beside the server's output."""
-    game, other_engine = bevy_project(tmp_path / "game"), tmp_path / "godot_game"
+    game, other_engine = bevy_project(tmp_path / "game"), tmp_path / "phaser_game"
     other_engine.mkdir()
     server_output = studio.base_dir / "output"
     assert server_output not in game.parents
     result = dgx("run", "cleanup_existing_art", "--set", f"image={sprite_file(tmp_path)}", "--set", "colours=8",
                  "--set", "asset_name=hero", "--server", studio.url, "-o", str(tmp_path / "run"), "--bevy",
-                 str(game), "--export", f"folder={other_engine}", "-q")
+                 str(game), "--export", f"phaser={other_engine}", "-q")
     assert result.returncode == 0, result.stderr
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     (job,) = manifest["jobs"]
     assert job["state"] == "done"
     layout, metadata, rgba = check_returned(job["files"], tmp_path / "run", "hero", game, "sprites")
     assert layout.cell == (20, 16) and len(metadata["palette"]["colours"]) <= 8
-    bevy, folder = job["exports"]
+    bevy, phaser = job["exports"]
     assert bevy["target"] == "bevy" and Path(bevy["project"]) == game.resolve()
-    assert folder["target"] == "folder" and Path(folder["project"]) == other_engine.resolve()
-    for export in (bevy, folder):
-        assert export["asset_path"] == "sprites/hero/hero.png"
+    assert bevy["asset_path"] == "sprites/hero/hero.png"
+    assert phaser["target"] == "phaser" and Path(phaser["project"]) == other_engine.resolve()
+    assert phaser["asset_path"] == "assets/sprites/hero/hero.png"
+    for export in (bevy, phaser):
         for file in export["files"]:
             assert hashlib.sha256(Path(file["path"]).read_bytes()).hexdigest() == file["sha256"]
-    assert np.array_equal(np.asarray(Image.open(other_engine / "assets" / "sprites" / "hero" / "hero.png")), rgba)
+    phaser_png = Image.open(other_engine / "assets" / "sprites" / "hero" / "hero.png").convert("RGBA")
+    assert np.array_equal(np.asarray(phaser_png), rgba)
     # the files come back named on stdout, the Bevy code to use them too
     assert str(tmp_path / "run" / job["files"][0]["path"]) in result.stdout
     assert 'asset_server.load("sprites/hero/hero.png")' in result.stdout or "sprites/hero/hero.png" in result.stdout

@@ -17,7 +17,7 @@ from paths import DATA
 
 def check_bevy_asset(folder: Path, name: str, layout, rgba: np.ndarray | None = None) -> None:
     """``folder``: ``<project>/assets/<kind>/<name>``; ``layout``: the sheet's SheetLayout; ``rgba``: its pixels."""
-    image = np.asarray(Image.open(folder / f"{name}.png"))
+    image = np.asarray(Image.open(folder / f"{name}.png").convert("RGBA"))  # indexed when it has few colours
     assert image.shape == (layout.size[1], layout.size[0], 4)
     if rgba is not None:
         assert np.array_equal(image, rgba)

@@ -15,7 +15,7 @@ from dgx_pixels.export.bevy import render_files
 from dgx_pixels.export.paths import project_roots
 from dgx_pixels.image.png import png_bytes, to_rgba8
 from dgx_pixels.remote.client.scheduler import local_names
-from dgx_pixels.remote.results import EXPORT_TARGETS, export_sheet, export_target, returned_sheets
+from dgx_pixels.remote.results import check_export, export_sheet, returned_sheets
 from dgx_pixels.sheets.assemble import assemble_sheet
 from dgx_pixels.sheets.frames import parse_tag_spec
 from dgx_pixels.sheets.metadata import metadata_bytes, sheet_metadata
@@ -95,35 +95,35 @@ def test_returned_files_that_disagree_are_refused(tmp_path, damage, message):
 
 
 def test_export_targets_are_named_and_checked_before_any_job(tmp_path):
-    assert "bevy" in EXPORT_TARGETS
-    with pytest.raises(InputError, match="unknown export target 'unity3'; targets: bevy, folder"):
-        export_target("unity3")
     plain = tmp_path / "plain"
     plain.mkdir()
+    with pytest.raises(InputError, match="export target must be one of bevy, godot, phaser"):
+        check_export("unity3", plain, project_roots(plain))
     with pytest.raises(InputError, match="no Bevy project"):
-        EXPORT_TARGETS["bevy"].check(str(plain), project_roots(plain))
+        check_export("bevy", str(plain), project_roots(plain))
+    with pytest.raises(InputError, match="Godot"):
+        check_export("godot", str(plain), project_roots(plain))
+    assert check_export("aseprite", str(plain), project_roots(plain)) == plain.resolve()
+    with pytest.raises(InputError, match="no such folder"):
+        check_export("aseprite", str(plain / "missing"), project_roots(plain))
 
 
-def test_a_returned_sheet_exports_into_any_folder_for_other_tools(tmp_path):
-    """The folder target: the same files as the Bevy export but no .meta and no Bevy project needed; refused when
-    the folder is not there."""
+def test_a_returned_sheet_exports_for_another_engine(tmp_path):
+    """Any target of the export core: here the Aseprite JSON any engine's plugin reads, into a plain folder."""
     import aseprite_rules
 
     entries, layout, rgba = _job_folder(tmp_path)
     (sheet,) = returned_sheets(entries, tmp_path)
-    plain = tmp_path / "godot_game"
+    plain = tmp_path / "other_game"
     plain.mkdir()
-    done = export_sheet(sheet, "folder", plain, project_roots(plain))
+    done = export_sheet(sheet, "aseprite", plain, project_roots(plain))
     folder = plain / "assets" / "sprites" / "knight"
-    assert done.target == "folder" and done.snippet == "" and done.asset_path == "sprites/knight/knight.png"
-    assert np.array_equal(np.asarray(Image.open(folder / "knight.png")), rgba)
+    assert done.target == "aseprite" and done.asset_path == "assets/sprites/knight/knight.png"
+    assert np.array_equal(np.asarray(Image.open(folder / "knight.png").convert("RGBA")), rgba)
     aseprite = json.loads((folder / "knight.json").read_text())
     aseprite_rules.check(aseprite)
     assert [tag["name"] for tag in aseprite["meta"]["frameTags"]] == [a.name for a in layout.animations]
-    assert not (folder / "knight.png.meta").exists()
     assert {f["path"] for f in done.files} == {str(path) for path in folder.iterdir()}
-    with pytest.raises(InputError, match="no such folder"):
-        EXPORT_TARGETS["folder"].check(str(plain / "missing"), project_roots(plain))
 
 
 def test_a_node_making_a_png_and_a_json_gives_plain_names():

@@ -3,6 +3,7 @@ damaged file is refused naming the field."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ from dgx_pixels.sheets import tileset
 from dgx_pixels.sheets.assemble import assemble_sheet
 from dgx_pixels.sheets.frames import parse_tag_spec
 from dgx_pixels.sheets.metadata import metadata_bytes, read_sheet_metadata, sheet_metadata
+from dgx_pixels.sheets.sockets import Hitbox, Socket
 from sheet_samples import walk_cycle
 
 
@@ -28,8 +30,17 @@ def _tiles():
     return tileset.assemble_tileset(tiles, spacing=1, margin=2, autotile="corner 16")[1]
 
 
+def _marked():
+    """Each frame with a hand socket and a body hitbox, as the pose batch's marks reach a sheet."""
+    layout = _knight(padding=1)
+    frames = tuple(replace(frame, sockets=(Socket("hand_R", 3.0 + n, 7.5),), hitboxes=(Hitbox("body", 1, 2, 6, 9.5),))
+                   for n, frame in enumerate(layout.frames))
+    return replace(layout, frames=frames)
+
+
 LAYOUTS = {
     "rows": lambda: _knight(padding=1),
+    "sockets_and_hitboxes": _marked,
     "trimmed": lambda: _knight(trim=True, dedupe=True, padding=1, layout="packed"),
     "packed_extruded": lambda: _knight(layout="packed", columns=4, padding=2, extrude=1),
     "tileset": _tiles,
@@ -62,9 +73,12 @@ def test_every_layout_reads_back_equal(case):
     (lambda d: d.update(frames=[{}] * 2_000_000), "'frames' holds 2,000,000 entries"),
     (lambda d: d.update(palette={"name": "x", "colours": ["red"]}), "'palette' must have a name"),
     (lambda d: d.update(autotile="blob 9000"), "'autotile' must be one of"),
+    (lambda d: d["frames"][2].update(sockets=[{"name": "hand", "x": "left", "y": 1}]), "frame 2: socket hand's x"),
+    (lambda d: d["frames"][0].update(hitboxes=[{"name": "body", "x": 0, "y": 0, "w": -1, "h": 1}]),
+     "frame 0: hitbox body has a negative size"),
 ])
 def test_damaged_metadata_is_refused_naming_the_field(damage, message):
-    data = sheet_metadata(LAYOUTS["rows"](), "hero", "hero.png")
+    data = sheet_metadata(LAYOUTS["sockets_and_hitboxes"](), "hero", "hero.png")
     damage(data)
     with pytest.raises(InputError, match=message):
         read_sheet_metadata(json.dumps(data).encode(), "hero.sheet.json")
