@@ -18,7 +18,8 @@ from .. import __version__
 from ..common.errors import InputError, describe_os_error
 
 # Modules are imported on use so `dgx-pixels host ...` works before torch is installed.
-COMMAND_MODULES = ("host", "doctor", "models", "pixelize", "export", "run", "palette", "generate", "poses", "check")
+COMMAND_MODULES = ("host", "doctor", "models", "pixelize", "export", "run", "palette", "generate", "poses", "check",
+                   "worker", "submit")
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE
 EXIT_INTERRUPTED = 130
