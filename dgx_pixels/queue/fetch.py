@@ -103,16 +103,20 @@ def plain_name(name: object, what: str) -> str:
 
 def write_job_files(store: Store, record: dict, outcome: dict, folder: Path, force: bool) -> list[dict]:
     """A done job's files into ``folder/<job name>/``; returns what results.json says of them."""
-    job_folder = plain_folder(folder / plain_name(record.get("name"), "job"))
+    job_name = plain_name(record.get("name"), "job")
     own_keys = store.file_prefix(record["id"])
-    files = []
-    for file in outcome.get("files", []):
+    entries = []
+    for file in outcome.get("files", []):  # all checked before anything is written
         if not isinstance(file, dict):
             raise InputError("its outcome in the store is damaged (a file entry is not an object)")
         name = plain_name(file.get("name"), "file")
         key = file.get("key")
         if not isinstance(key, str) or not key.startswith(own_keys):
             raise InputError(f"its file {name!r} points at another job's data in the store; not written")
+        entries.append((name, key, file))
+    job_folder = plain_folder(folder / job_name)
+    files = []
+    for name, key, file in entries:
         data = store.file(key)
         if data is None:
             raise InputError(f"its file {name!r} is no longer in the store (expired)")

@@ -5,15 +5,21 @@ result written once: the later writer finds the key taken and drops its own file
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import time
 from typing import Any, Mapping, Sequence
 
-from .names import redact
+from .names import PRIORITIES, redact
 
 PREFIX = "dgx-pixels:"
 TERMINAL = ("done", "failed", "cancelled")
 CHUNK = 500  # commands per pipeline round trip
+# Where kombu's Redis transport keeps messages: a list per queue and priority step, and the messages taken by
+# workers and not yet acknowledged.
+UNACKED_KEY = "unacked"
+PRIORITY_SEPARATOR = ":"
+UNSENT_GRACE_SECONDS = 60.0  # a job recorded but not yet sent this long ago: its submitter stopped in between
 
 # KEYS: job, result, lease. ARGV: worker, lease seconds, now. A worker takes a job unless it is finished, gone, or
 # leased to another live worker; a job found "running" had its previous worker lost.
@@ -43,10 +49,11 @@ if redis.call('EXISTS', KEYS[3]) == 0 and redis.call('HGET', KEYS[1], 'worker') 
 end
 return 1
 """
-# KEYS: result, job, lease, batch info, batch jobs. ARGV: result JSON, keep seconds, state, finished at, error,
-# worker ('' for a cancel). The one place a job gets its outcome.
+# KEYS: result, job, lease, batch info, batch jobs, pending. ARGV: result JSON, keep seconds, state, finished at,
+# error, worker ('' for a cancel), job id. The one place a job gets its outcome.
 COMMIT = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
+redis.call('SREM', KEYS[6], ARGV[7])
 redis.call('HSET', KEYS[2], 'state', ARGV[3], 'finished_at', ARGV[4], 'error', ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('EXPIRE', KEYS[4], ARGV[2])
@@ -54,11 +61,13 @@ redis.call('EXPIRE', KEYS[5], ARGV[2])
 if ARGV[6] ~= '' and redis.call('GET', KEYS[3]) == ARGV[6] then redis.call('DEL', KEYS[3]) end
 return 1
 """
-# KEYS: job. ARGV: keep seconds, then field, value, ... A job id is created once: a repeated submission finds it.
+# KEYS: job, pending. ARGV: keep seconds, job id, then field, value, ... A job id is created once: a repeated
+# submission finds it. Every job stays in the pending set until it has its outcome.
 CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
 return 1
 """
 # KEYS: job. Its message is on the broker: "new" becomes "queued" (unless a worker moved it on already).
@@ -111,6 +120,17 @@ def _outcome(data: bytes | None) -> dict | None:
     if not isinstance(value, dict) or not isinstance(value.get("files", []), list):
         return {"state": "failed", "error": "its outcome in the store is damaged", "files": []}
     return value
+
+
+def _message_job_id(stored: bytes | str, unacked: bool = False) -> str | None:
+    """The task id (our job id) of a Celery message as kombu stores it: the message in a queue's list, [message,
+    exchange, routing key] among the unacknowledged; None for anything else."""
+    try:
+        message = json.loads(stored)
+        task_id = (message[0] if unacked else message)["headers"]["id"]
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    return task_id if isinstance(task_id, str) else None
 
 
 def _text(value) -> str:
@@ -181,7 +201,8 @@ class Store:
             with self.redis.pipeline(transaction=False) as pipe:
                 for job in chunk:
                     fields = [item for pair in job.items() for item in pair]
-                    self.scripts["create"](keys=[self.key("job", job["id"])], args=[keep, *fields], client=pipe)
+                    self.scripts["create"](keys=[self.key("job", job["id"]), self.key("pending")],
+                                           args=[keep, job["id"], *fields], client=pipe)
                 answers = pipe.execute()
             new = [job["id"] for job, made in zip(chunk, answers) if made]
             if new:
@@ -303,6 +324,72 @@ class Store:
         keep = int(job.get("keep") or 0) or 7 * 86400
         written = self.scripts["commit"](
             keys=[result_key, job_key, lease_key, self.key("batch", job["batch"]),
-                  self.key("batch", job["batch"], "jobs")],
-            args=[json.dumps(outcome), keep, outcome["state"], now(), outcome.get("error", ""), worker])
+                  self.key("batch", job["batch"], "jobs"), self.key("pending")],
+            args=[json.dumps(outcome), keep, outcome["state"], now(), outcome.get("error", ""), worker, job["id"]])
         return bool(written)
+
+    # ------------------------------------------------------------------ messages lost on the way
+    @_guarded
+    def messages_on_broker(self, queues: Sequence[str]) -> set[str]:
+        """The job ids that have a message on the broker: waiting in ``queues`` (every priority step) or taken by a
+        worker and not yet acknowledged."""
+        found: set[str] = set()
+        lists = [queue if step == 0 else f"{queue}{PRIORITY_SEPARATOR}{step}" for queue in queues
+                 for step in PRIORITIES]
+        for name in lists:
+            for start in itertools.count(0, CHUNK):
+                messages = self.redis.lrange(name, start, start + CHUNK - 1)
+                found.update(filter(None, map(_message_job_id, messages)))
+                if len(messages) < CHUNK:
+                    break
+        found.update(filter(None, (_message_job_id(entry, unacked=True)
+                                    for _, entry in self.redis.hscan_iter(UNACKED_KEY, count=CHUNK))))
+        return found
+
+    @_guarded
+    def unsent(self, queues: Sequence[str]) -> list[dict[str, str]]:
+        """The records of unfinished jobs that no message will bring to a worker: queued (or left unsent by a
+        submitter that stopped) or running without a live worker, with no message for them on the broker.
+
+        Kombu's Redis transport takes a message off its list and then, in a second command, records it as
+        unacknowledged: a connection lost in between (the broker restarted, the network gone) loses the message.
+        Sending such jobs again is safe: a job runs once whatever number of messages name it."""
+        pending = [_text(job_id) for job_id in self.redis.sscan_iter(self.key("pending"), count=CHUNK)]
+        records = {record["id"]: record for record in self.jobs(pending, fields=("state", "submitted_at", "queue",
+                                                                                 "priority"))}
+        gone = [job_id for job_id in pending if job_id not in records or records[job_id]["state"] in TERMINAL]
+        if gone:  # expired records (or outcomes written before this index existed)
+            self.redis.srem(self.key("pending"), *gone)
+        waiting = [record for record in records.values() if record["state"] == "queued"
+                   or record["state"] == "running" and record["leased"] == "0"
+                   or record["state"] == "new" and now() - float(record.get("submitted_at") or 0)
+                   > UNSENT_GRACE_SECONDS]
+        if not waiting:
+            return []
+        present = self.messages_on_broker(sorted({record["queue"] for record in waiting}))
+        return [record for record in waiting if record["id"] not in present]
+
+    @_guarded
+    def ask_for_sweep(self) -> int:
+        """A ticket: the sweep for lost messages that covers it starts after this call."""
+        return int(self.redis.incr(self.key("sweep", "asked")))
+
+    @_guarded
+    def sweep_if_needed(self, ticket: int, worker: str, sweep, hold: int = 600) -> bool:
+        """Run ``sweep()`` unless a sweep that started after ``ticket`` was asked for has ended; one worker of the
+        queue sweeps at a time. False when another worker is sweeping now (ask again later)."""
+        covered = self.key("sweep", "covered")
+        if int(self.redis.get(covered) or 0) >= ticket:
+            return True
+        lock = self.key("sweep", "lock")
+        if not self.redis.set(lock, worker, nx=True, ex=hold):
+            return False
+        try:
+            started = int(self.redis.get(self.key("sweep", "asked")) or 0)
+            sweep()
+            if int(self.redis.get(covered) or 0) < started:
+                self.redis.set(covered, started)
+        finally:
+            if _text(self.redis.get(lock) or b"") == worker:
+                self.redis.delete(lock)
+        return True

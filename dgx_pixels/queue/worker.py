@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -31,6 +32,7 @@ from .store import BrokerUnreachable, Store
 log = logging.getLogger("dgx_pixels.queue.worker")
 MAX_RESULT_BYTES = 512 << 20  # one job's output files, held in the result store (Redis strings stop at 512 MB)
 QUEUE_SYNC_SECONDS = 2.0
+SWEEP_SECONDS = 300.0  # besides a sweep at every (re)connection to the broker
 COMFYUI_WAIT_SECONDS = 300.0  # a worker whose ComfyUI is away takes no job for this long, then looks again
 T = TypeVar("T")
 
@@ -234,12 +236,50 @@ class JobRunner:
                 pause = min(pause * 2, 5.0)
 
 
+def send_unsent(store: Store, app) -> int:
+    """Send a message again for every unfinished job that has none on the broker (store.unsent says why that
+    happens); returns how many."""
+    records = store.unsent(store.queue_names())
+    if records:
+        with app.producer_or_acquire() as producer:
+            for record in records:
+                send_job(app, record["id"], record["queue"], int(record["priority"]), producer=producer)
+        store.mark_queued([record["id"] for record in records])
+        log.warning("%d job(s) had no message on the broker (lost with a broken connection, or never sent by their "
+                    "submitter); sent again: %s", len(records), ", ".join(r["id"] for r in records[:10]))
+    return len(records)
+
+
+def sweep_lost_messages(store: Store, app, worker: str, patience: float = 600.0) -> None:
+    """Ask for a sweep and see it done, by this worker or another (in a thread: a sweep reads every waiting
+    message, and the worker's consumer must not wait for it)."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        try:
+            ticket = store.ask_for_sweep()
+            while not store.sweep_if_needed(ticket, worker, lambda: send_unsent(store, app)):
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(2.0)
+            return
+        except BrokerUnreachable:
+            time.sleep(2.0)  # the consumer reconnects meanwhile, and asks again when it has
+        except Exception:  # a sweep is a safety net: a failure is logged, never fatal to the worker
+            log.exception("the sweep for lost messages failed")
+            return
+
+
 def worker_app(broker_url: str, options: WorkerOptions):
-    """The Celery app of a worker: the job task, and a step that follows the submitters' queues."""
+    """The Celery app of a worker: the job task, a step that follows the submitters' queues, and one that sends
+    again the messages a broken connection lost."""
     from celery import bootsteps
 
     app = make_app(broker_url, options)
     store = Store(broker_url)  # shared by the worker's process and its pool's (redis-py reconnects after a fork)
+
+    def sweep_in_background():
+        threading.Thread(target=sweep_lost_messages, args=(Store(broker_url), app, options.name),
+                         name="dgx-pixels-sweep", daemon=True).start()
 
     class FollowSubmitterQueues(bootsteps.StartStopStep):
         """Consume from every submitter's queue: those there at start, and each new one within seconds."""
@@ -259,6 +299,24 @@ def worker_app(broker_url: str, options: WorkerOptions):
                 self.timer.cancel()
                 self.timer = None
 
+    class SweepLostMessages(bootsteps.StartStopStep):
+        """Started again with every new connection to the broker, the moment a message may have been lost."""
+
+        requires = {"celery.worker.consumer.tasks:Tasks"}
+
+        def __init__(self, parent, **kwargs):
+            super().__init__(parent, **kwargs)
+            self.timer = None
+
+        def start(self, consumer):
+            sweep_in_background()
+            self.timer = consumer.timer.call_repeatedly(SWEEP_SECONDS, sweep_in_background, priority=10)
+
+        def stop(self, consumer):
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+
         def sync(self, consumer):
             try:
                 names = store.queue_names()
@@ -269,6 +327,7 @@ def worker_app(broker_url: str, options: WorkerOptions):
                     consumer.add_task_queue(name)
 
     app.steps["consumer"].add(FollowSubmitterQueues)
+    app.steps["consumer"].add(SweepLostMessages)
 
     @app.task(name=TASK_NAME, bind=True)
     def run_job(task, job_id):

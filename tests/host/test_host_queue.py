@@ -97,7 +97,8 @@ def workers(broker, tmp_path):
         running.stop()
 
 
-def wait_for(condition, timeout: float, what: str, workers: Workers | None = None):
+def wait_for(condition, timeout: float, what: str, workers: Workers | None = None, jobs: tuple = ()):
+    """``condition()``'s first true value; on a timeout, the workers' logs and where ``jobs`` (store, ids) stand."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -107,7 +108,14 @@ def wait_for(condition, timeout: float, what: str, workers: Workers | None = Non
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n" + (workers.logs() if workers else ""))
+    standing = ""
+    if jobs:
+        store, job_ids = jobs
+        outcomes = store.results(job_ids)
+        standing = "\n".join(f"{record['id']}: {shown_state(record)} worker={record.get('worker')} "
+                              f"attempts={record.get('attempts')}" for record in store.jobs(job_ids)
+                              if outcomes[record["id"]] is None) + "\n"
+    raise AssertionError(f"timed out waiting for {what}\n{standing}" + (workers.logs() if workers else ""))
 
 
 def batch_ids(store: Store, *batches: str) -> list[str]:
@@ -170,7 +178,7 @@ def test_two_submitters_with_priorities_run_24_jobs_each_stored_once(broker, com
     assert len(job_ids) == 24 and all(r["state"] == "queued" for r in store.jobs(job_ids))
 
     names = [workers.start("gpu-a", comfy), workers.start("gpu-b", comfy_b)]
-    wait_for(lambda: all_finished(store, job_ids), 300, "24 jobs", workers)
+    wait_for(lambda: all_finished(store, job_ids), 300, "24 jobs", workers, (store, job_ids))
     check_stored_once(store, job_ids)
     records = store.jobs(job_ids)
     assert all(record["attempts"] == "1" for record in records), records
@@ -212,7 +220,7 @@ def test_worker_killed_mid_job_its_job_completes_on_the_other(broker, comfy, com
     workers.kill("gpu-b")
     # Its lease lapses: `jobs` shows it lost until the broker hands its message to the other worker.
     wait_for(lambda: shown_state(store.jobs([victim])[0]) in ("lost", "done"), 30, "the job shown as lost")
-    wait_for(lambda: all_finished(store, job_ids), 300, "the batch", workers)
+    wait_for(lambda: all_finished(store, job_ids), 300, "the batch", workers, (store, job_ids))
     outcomes = check_stored_once(store, job_ids)
     assert outcomes[victim]["worker"] == survivor and outcomes[victim]["attempt"] == 2, outcomes[victim]
     record = store.job(victim)
@@ -232,7 +240,7 @@ def test_broker_killed_and_restarted_mid_batch_loses_nothing(broker, comfy, comf
     broker.kill()  # SIGKILL: only what reached the append-only file survives
     time.sleep(3)
     broker.start()
-    wait_for(lambda: all_finished(store, job_ids), 300, "the batch after the restart", workers)
+    wait_for(lambda: all_finished(store, job_ids), 300, "the batch after the restart", workers, (store, job_ids))
     check_stored_once(store, job_ids)
     assert batch_ids(store, "dave-restart") == job_ids
     assert store.batch("dave-restart")["jobs"] == "12"
