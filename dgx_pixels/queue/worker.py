@@ -251,8 +251,7 @@ def send_unsent(store: Store, app) -> int:
 
 
 def sweep_lost_messages(store: Store, app, worker: str, patience: float = 600.0) -> None:
-    """Ask for a sweep and see it done, by this worker or another (in a thread: a sweep reads every waiting
-    message, and the worker's consumer must not wait for it)."""
+    """Ask for a sweep and see it done, by this worker or another."""
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
         try:
@@ -277,47 +276,35 @@ def worker_app(broker_url: str, options: WorkerOptions):
     app = make_app(broker_url, options)
     store = Store(broker_url)  # shared by the worker's process and its pool's (redis-py reconnects after a fork)
 
-    def sweep_in_background():
-        threading.Thread(target=sweep_lost_messages, args=(Store(broker_url), app, options.name),
-                         name="dgx-pixels-sweep", daemon=True).start()
+    class RepeatedStep(bootsteps.StartStopStep):
+        """Runs ``action`` when the consumer starts (again with every new connection to the broker), then every
+        ``every`` seconds."""
 
-    class FollowSubmitterQueues(bootsteps.StartStopStep):
+        requires = {"celery.worker.consumer.tasks:Tasks"}
+        every = 1.0
+
+        def __init__(self, parent, **kwargs):
+            super().__init__(parent, **kwargs)
+            self.timer = None
+
+        def action(self, consumer) -> None:
+            raise NotImplementedError
+
+        def start(self, consumer):
+            self.action(consumer)
+            self.timer = consumer.timer.call_repeatedly(self.every, self.action, (consumer,), priority=10)
+
+        def stop(self, consumer):
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+
+    class FollowSubmitterQueues(RepeatedStep):
         """Consume from every submitter's queue: those there at start, and each new one within seconds."""
 
-        requires = {"celery.worker.consumer.tasks:Tasks"}
+        every = QUEUE_SYNC_SECONDS
 
-        def __init__(self, parent, **kwargs):
-            super().__init__(parent, **kwargs)
-            self.timer = None
-
-        def start(self, consumer):
-            self.sync(consumer)
-            self.timer = consumer.timer.call_repeatedly(QUEUE_SYNC_SECONDS, self.sync, (consumer,), priority=10)
-
-        def stop(self, consumer):
-            if self.timer is not None:
-                self.timer.cancel()
-                self.timer = None
-
-    class SweepLostMessages(bootsteps.StartStopStep):
-        """Started again with every new connection to the broker, the moment a message may have been lost."""
-
-        requires = {"celery.worker.consumer.tasks:Tasks"}
-
-        def __init__(self, parent, **kwargs):
-            super().__init__(parent, **kwargs)
-            self.timer = None
-
-        def start(self, consumer):
-            sweep_in_background()
-            self.timer = consumer.timer.call_repeatedly(SWEEP_SECONDS, sweep_in_background, priority=10)
-
-        def stop(self, consumer):
-            if self.timer is not None:
-                self.timer.cancel()
-                self.timer = None
-
-        def sync(self, consumer):
+        def action(self, consumer):
             try:
                 names = store.queue_names()
             except BrokerUnreachable:
@@ -325,6 +312,16 @@ def worker_app(broker_url: str, options: WorkerOptions):
             for name in names:
                 if not consumer.task_consumer.consuming_from(name):
                     consumer.add_task_queue(name)
+
+    class SweepLostMessages(RepeatedStep):
+        """A sweep at every new connection to the broker, the moment a message may have been lost, and now and
+        then (in a thread: a sweep reads every waiting message, and the consumer must not wait for it)."""
+
+        every = SWEEP_SECONDS
+
+        def action(self, consumer):
+            threading.Thread(target=sweep_lost_messages, args=(Store(broker_url), app, options.name),
+                             name="dgx-pixels-sweep", daemon=True).start()
 
     app.steps["consumer"].add(FollowSubmitterQueues)
     app.steps["consumer"].add(SweepLostMessages)

@@ -58,6 +58,7 @@ class Workers:
     def __init__(self, broker: RedisServer, folder: Path):
         self.broker, self.folder = broker, folder
         self.processes: dict[str, subprocess.Popen] = {}
+        self.killed: set[str] = set()
 
     def start(self, name: str, comfy: ComfyServer) -> str:
         log = open(self.folder / f"{name}.log", "ab")
@@ -69,6 +70,7 @@ class Workers:
         return f"{name}@{os.uname().nodename}"
 
     def kill(self, name: str) -> None:
+        self.killed.add(name)
         os.killpg(self.processes[name].pid, signal.SIGKILL)
         self.processes[name].wait(timeout=30)
 
@@ -82,6 +84,11 @@ class Workers:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=30)
+
+    def crashed(self) -> list[str]:
+        """Workers that stopped by themselves (a worker runs until it is stopped)."""
+        return [name for name, process in self.processes.items()
+                if process.poll() is not None and name not in self.killed]
 
     def logs(self) -> str:
         return "\n".join(f"--- {path.name}\n" + path.read_text(errors="replace")[-4000:]
@@ -107,6 +114,8 @@ def wait_for(condition, timeout: float, what: str, workers: Workers | None = Non
             value = None
         if value:
             return value
+        if workers and workers.crashed():
+            raise AssertionError(f"worker {workers.crashed()} stopped while waiting for {what}\n{workers.logs()}")
         time.sleep(0.2)
     standing = ""
     if jobs:
