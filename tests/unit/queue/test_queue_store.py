@@ -19,33 +19,9 @@ from dgx_pixels.queue.names import check_broker_url, redact, split_ref
 from dgx_pixels.queue.store import BrokerUnreachable, Store
 from dgx_pixels.queue.submit import cancel, submit
 from dgx_pixels.queue.worker import send_unsent
-from dgx_pixels.remote.batchfile import expand
-from dgx_pixels.remote.params import ApiWorkflow
 from paths import DATA, REPO
-from redis_server import RedisServer
 
 TXT2IMG = DATA / "tiny_txt2img.json"
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("broker")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def store(broker) -> Store:
-    store = Store(broker.url)
-    store.redis.flushdb()
-    return store
-
-
-def jobs(count: int, seed: int = 100):
-    workflow = ApiWorkflow.load(TXT2IMG)
-    return expand(workflow, {"seed": seed, "steps": 1}, "tile", count)
 
 
 def queued_messages(store: Store, queue: str) -> list[str]:
@@ -100,7 +76,7 @@ def test_commands_refuse_bad_values_before_contacting_anything():
 
 
 # ---------------------------------------------------------------------------------------------------- records
-def test_submitting_the_same_batch_again_queues_nothing_twice(store, broker):
+def test_submitting_the_same_batch_again_queues_nothing_twice(store, broker, jobs):
     first = submit(broker.url, jobs(3), submitter="ann", priority=4, batch="props")
     again = submit(broker.url, jobs(3), submitter="ann", priority=4, batch="props")
     assert len(first.queued) == 3 and again.queued == [] and sorted(again.existing) == sorted(first.queued)
@@ -108,7 +84,7 @@ def test_submitting_the_same_batch_again_queues_nothing_twice(store, broker):
     assert {record["state"] for record in store.jobs(first.queued)} == {"queued"}
 
 
-def test_a_job_is_leased_to_one_worker_and_its_outcome_written_once(store, broker):
+def test_a_job_is_leased_to_one_worker_and_its_outcome_written_once(store, broker, jobs):
     job_id = submit(broker.url, jobs(1), submitter="ann", priority=5, batch="one").queued[0]
     assert store.start(job_id, "gpu-a", 30) == ("started", "1")
     assert store.start(job_id, "gpu-b", 30) == ("held", "gpu-a")
@@ -122,7 +98,7 @@ def test_a_job_is_leased_to_one_worker_and_its_outcome_written_once(store, broke
     assert store.redis.sismember(store.key("pending"), job_id) == 0
 
 
-def test_a_lapsed_lease_lets_another_worker_take_the_job_and_counts_it_lost(store, broker):
+def test_a_lapsed_lease_lets_another_worker_take_the_job_and_counts_it_lost(store, broker, jobs):
     job_id = submit(broker.url, jobs(1), submitter="ann", priority=5, batch="lapse").queued[0]
     store.start(job_id, "gpu-a", 1)
     time.sleep(1.2)
@@ -130,7 +106,7 @@ def test_a_lapsed_lease_lets_another_worker_take_the_job_and_counts_it_lost(stor
     assert store.job(job_id)["lost"] == "1"
 
 
-def test_cancel_gives_unfinished_jobs_their_outcome_once(store, broker):
+def test_cancel_gives_unfinished_jobs_their_outcome_once(store, broker, jobs):
     ids = submit(broker.url, jobs(3), submitter="ann", priority=5, batch="stop").queued
     store.start(ids[0], "gpu-a", 30)
     store.commit(store.job(ids[0]), {"state": "done", "files": []}, "gpu-a")
@@ -140,7 +116,7 @@ def test_cancel_gives_unfinished_jobs_their_outcome_once(store, broker):
 
 
 # ---------------------------------------------------------------------------------------------------- lost messages
-def test_a_message_lost_between_taking_and_recording_it_is_sent_again(store, broker):
+def test_a_message_lost_between_taking_and_recording_it_is_sent_again(store, broker, jobs):
     ids = submit(broker.url, jobs(4), submitter="ann", priority=5, batch="lost").queued
     app = make_app(broker.url)
     assert store.unsent(store.queue_names()) == []
@@ -154,7 +130,7 @@ def test_a_message_lost_between_taking_and_recording_it_is_sent_again(store, bro
     assert store.unsent(store.queue_names()) == []
 
 
-def test_messages_held_unacknowledged_or_for_finished_jobs_are_not_sent_again(store, broker):
+def test_messages_held_unacknowledged_or_for_finished_jobs_are_not_sent_again(store, broker, jobs):
     ids = submit(broker.url, jobs(3), submitter="bo", priority=5, batch="kept").queued
     waiting = [key.decode() for key in store.redis.keys("dgx-pixels.bo*")]
     message = store.redis.rpop(waiting[0])
@@ -166,7 +142,7 @@ def test_messages_held_unacknowledged_or_for_finished_jobs_are_not_sent_again(st
     assert len(ids) == 3
 
 
-def test_a_job_its_submitter_recorded_but_never_sent_is_sent_after_a_grace(store, broker, monkeypatch):
+def test_a_job_its_submitter_recorded_but_never_sent_is_sent_after_a_grace(store, broker, jobs, monkeypatch):
     from dgx_pixels.queue import store as storelib
 
     ids = submit(broker.url, jobs(2), submitter="cy", priority=5, batch="half").queued
@@ -192,7 +168,7 @@ def test_one_sweep_covers_every_request_made_before_it_started(store):
 
 
 # ---------------------------------------------------------------------------------------------------- fetch
-def test_fetch_trusts_no_name_or_byte_from_the_store(store, broker, tmp_path):
+def test_fetch_trusts_no_name_or_byte_from_the_store(store, broker, jobs, tmp_path):
     ids = submit(broker.url, jobs(2), submitter="di", priority=5, batch="trust").queued
     good, bad = (store.job(job_id) for job_id in ids)
     for record, name, data, digest in ((good, "tile.png", b"good", hashlib.sha256(b"good").hexdigest()),
