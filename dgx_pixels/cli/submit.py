@@ -65,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     jobs = subparsers.add_parser("jobs", help="list the studio queue's batches, or a batch's jobs, with progress",
                                  description="Without REF: the latest batches with their jobs by state. With BATCH "
                                              "or BATCH/JOB: each job's state, progress, worker and error.")
-    jobs.add_argument("ref", nargs="?", metavar="BATCH[/JOB]")
+    jobs.add_argument("ref", nargs="?", metavar="BATCH[/JOB]",
+                      help="a batch id (as submit printed it), or one job of it; none: the latest batches")
     jobs.add_argument("--submitter", metavar="NAME", help="only this submitter's batches")
     jobs.add_argument("--limit", type=non_negative_int, default=50, help="rows shown (default: 50; 0: all)")
     jobs.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -75,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fetch = subparsers.add_parser("fetch", help="download a batch's or a job's files from the studio queue",
                                   description="Write the files of every finished job into OUT/<job name>/ and "
                                               "OUT/results.json (parameters, seeds, sha256 of each file).")
-    fetch.add_argument("ref", metavar="BATCH[/JOB]")
+    fetch.add_argument("ref", metavar="BATCH[/JOB]", help="a batch id (as submit printed it), or one job of it")
     fetch.add_argument("-o", "--out", type=Path, required=True, metavar="OUT", help="the folder for the files")
     fetch.add_argument("--wait", action="store_true", help="wait until every job has finished")
     fetch.add_argument("--timeout", type=positive_float, metavar="S", help="with --wait: wait at most S s")
@@ -86,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cancel = subparsers.add_parser("cancel", help="cancel queued or running jobs on the studio queue",
                                    description="Cancel every unfinished job of each BATCH (or the job BATCH/JOB): "
                                                "queued ones never run, running ones stop on their ComfyUI.")
-    cancel.add_argument("refs", nargs="+", metavar="BATCH[/JOB]")
+    cancel.add_argument("refs", nargs="+", metavar="BATCH[/JOB]", help="batch ids, or single jobs of them")
     cancel.add_argument("--submitter", metavar="NAME", help="who cancels (recorded; default: as for submit)")
     add_queue_options(cancel)
     cancel.set_defaults(func=lambda args: queue_command(args, _cancel))

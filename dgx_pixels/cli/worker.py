@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     worker.add_argument("--work-dir", type=Path, metavar="DIR",
                         help="where a job's files wait before they are stored (default: the system's temporary "
                              "folder)")
-    worker.add_argument("--loglevel", choices=LOG_LEVELS, default="info")
+    worker.add_argument("--loglevel", choices=LOG_LEVELS, default="info",
+                        help="how much the worker logs (default: info: one line per job and attempt)")
     worker.set_defaults(func=_worker)
 
 
