@@ -72,7 +72,26 @@ EXAMPLES = {
   dgx-pixels run item_icons --set items="sword" --json   # NDJSON events on stdout for scripts, text on stderr""",
     "batch": """
   dgx-pixels batch prompts.txt --workflow item_icons -o icons/         # one job per line
-  dgx-pixels batch heroes.yaml --server http://gpu1:8188 --server http://gpu2:8188""",
+  dgx-pixels batch heroes.yaml --server http://gpu1:8188 --server http://gpu2:8188
+  dgx-pixels batch props.yaml --broker redis://queue-box:6379/0 --priority 7   # onto the studio queue""",
+    "submit": """
+  dgx-pixels submit character_sprite_sheet --set prompt="a knight" --count 20 --priority 7
+  dgx-pixels submit --file props.yaml --submitter build-bot --batch-id props-v12   # broker: $DGX_PIXELS_BROKER
+  dgx-pixels submit item_icons --set items="sword" --broker redis://queue-box:6379/0 --json""",
+    "jobs": """
+  dgx-pixels jobs                                                 # the latest batches, their jobs by state
+  dgx-pixels jobs props-v12                                       # each job: state, progress, worker, error
+  dgx-pixels jobs --submitter build-bot --limit 0 --json""",
+    "fetch": """
+  dgx-pixels fetch props-v12 -o out/props                         # what is done now; exit 4 if some are not
+  dgx-pixels fetch props-v12 -o out/props --wait --timeout 3600
+  dgx-pixels fetch props-v12/sword -o out/ --force""",
+    "cancel": """
+  dgx-pixels cancel props-v12                                     # every unfinished job of the batch
+  dgx-pixels cancel props-v12/sword props-v12/shield""",
+    "worker": """
+  dgx-pixels worker --comfyui http://127.0.0.1:8188 --name spark-1   # the broker from $DGX_PIXELS_BROKER
+  dgx-pixels worker --broker redis://queue-box:6379/0 --comfyui http://127.0.0.1:8190 --job-timeout 1800""",
     "palette list": """
   dgx-pixels palette list
   dgx-pixels palette list --dir ~/palettes""",

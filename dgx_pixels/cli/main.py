@@ -22,7 +22,7 @@ from .examples import attach_examples
 
 # Modules are imported on use so `dgx-pixels host ...` works before torch is installed.
 COMMAND_MODULES = ("host", "doctor", "models", "pixelize", "export", "run", "palette", "generate", "poses", "check",
-                   "mcp")
+                   "mcp", "worker", "submit")
 # Commands that take --json (events as JSON lines on stdout): those that make files or run jobs. Jobs on servers
 # report their own files; the local commands' files are reported as they are written.
 JSON_COMMANDS = ("pixelize", "export", "sheet", "tileset", "slice", "palette", "poses", "check", "run", "batch",
