@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from ..common.errors import InputError
 from ..common.files import write_atomic
 from .files import check_output_folder, png_output, refuse_overwriting_inputs
 from .options import (ImageInputs, add_image_input_options, fraction, non_negative_float, non_negative_int,
@@ -221,11 +219,9 @@ def _check_outputs(inputs: list[Path], outputs: list[Path], force: bool) -> None
 
 def _project_roots(project: Path) -> list[Path]:
     """The command line writes where its user points: the project folder (plus DGX_PIXELS_EXPORT_ROOTS)."""
-    from ..export.paths import allowed_roots
+    from ..export.paths import project_roots
 
-    if not project.is_dir():
-        raise InputError(f"{project}: no such folder")
-    return allowed_roots([os.path.abspath(project)])
+    return project_roots(project)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import struct
+from datetime import datetime
 from pathlib import Path
 
 from ..common.errors import InputError
@@ -70,12 +71,14 @@ def _train(args: argparse.Namespace) -> int:
     from ..remote.params import ApiWorkflow, parse_assignment
 
     if args.resume:
-        code = execute_jobs(args, None, JOB, DOWNLOADS)
+        code = execute_jobs(args, None, JOB, export=False, download_types=DOWNLOADS)
     else:
+        args.out = args.out or Path("dgx-pixels-runs") / f"{datetime.now():%Y%m%d-%H%M%S}-{JOB}"
         workflow = ApiWorkflow.load(WORKFLOW)
         texts = {**_values(args), **dict(parse_assignment(text) for text in args.assignments)}
-        code = execute_jobs(args, expand(workflow, typed_values(workflow, texts), JOB, 1), JOB, DOWNLOADS)
-    if code == 0:
+        code = execute_jobs(args, expand(workflow, typed_values(workflow, texts), JOB, 1), JOB, export=False,
+                            download_types=DOWNLOADS)
+    if code == 0 and args.events is None:  # --json: the events say it, stdout stays JSON lines
         _explain(Path(args.resume).parent if args.resume and Path(args.resume).is_file() else
                  Path(args.resume) if args.resume else args.out)
     return code

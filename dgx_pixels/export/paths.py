@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..common.errors import InputError
-from ..common.files import O_NONBLOCK, O_NOFOLLOW, read_limited
+from ..common.files import O_NONBLOCK, O_NOFOLLOW, announce_write, read_limited
 from ..sheets.layout import ASSET_KINDS
 
 ENV_ROOTS = "DGX_PIXELS_EXPORT_ROOTS"
@@ -72,6 +72,14 @@ def allowed_roots(extra: Iterable[str | os.PathLike] = (), environ: dict | None 
         if path not in roots:
             roots.append(path)
     return roots
+
+
+def project_roots(project: str | os.PathLike) -> list[Path]:
+    """The roots for an export the user points at from this machine: the project folder itself (it must exist),
+    then DGX_PIXELS_EXPORT_ROOTS."""
+    if not Path(project).is_dir():
+        raise InputError(f"{project}: no such folder")
+    return allowed_roots([os.path.abspath(project)])
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -222,3 +230,4 @@ def write_in_place(path: Path, data: bytes) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+    announce_write(path)

@@ -69,9 +69,12 @@ def palette_and_export(g: WorkflowGraph, image, mask, colours: int, kind: str, a
     export = g.node("DGXPixelsBevyExport", "Bevy Export", sheet=sheet.out(0), mask=sheet.out(1),
                     layout=sheet.out(2), project="bevy_game", name=asset, folder=kind, png_meta=True,
                     must_be_bevy_project=False)
+    # The sheet and its metadata as output files: what API callers get back (and export on their machine).
+    files = g.node("DGXPixelsSaveSheet", "Sheet", sheet=sheet.out(0), mask=sheet.out(1), layout=sheet.out(2),
+                   name=asset, palette=extract.out(0))
     zoom = g.node("DGXPixelsPixelUpscale", "Preview Zoom", image=sheet.out(0), mask=sheet.out(1), scale=4)
     preview = g.node("PreviewImage", "Preview", images=zoom.out(0))
-    g.group(f"{stages[1]}. Sheet and Bevy export", [sheet, export, zoom, preview], STAGE_COLOURS["export"])
+    g.group(f"{stages[1]}. Sheet and Bevy export", [sheet, export, files, zoom, preview], STAGE_COLOURS["export"])
     g.note("`project` is your Bevy game folder (with Cargo.toml). A relative path lands in ComfyUI's output "
            "folder; other folders must be listed in DGX_PIXELS_EXPORT_ROOTS. Previous versions are kept.", export)
     return apply
@@ -79,9 +82,10 @@ def palette_and_export(g: WorkflowGraph, image, mask, colours: int, kind: str, a
 
 def export_parameters(asset: str) -> dict:
     return {
-        "asset_name": param("string", ("Bevy Export", "name"), help="asset name (file and folder names)",
-                            default=asset),
-        "project": param("string", ("Bevy Export", "project"), help="Bevy project folder"),
+        "asset_name": param("string", ("Bevy Export", "name"), ("Sheet", "name"),
+                            help="asset name (file and folder names)", default=asset),
+        "project": param("string", ("Bevy Export", "project"),
+                         help="Bevy project folder on the server (its Bevy Export node writes there)"),
         "colours": param("int", ("Palette", "colours"), help="palette size (0: automatic)", min=0, max=256,
                          aliases=["colors"]),
     }
