@@ -8,7 +8,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..sheets.layout import SheetLayout
-from ..sheets.tileset import BLOB_BITS, CORNER_BITS
+from ..sheets.tileset import mask_bits
 
 TILED_VERSION = ("1.10", "1.10.2")
 WANG_ORDER = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
@@ -16,7 +16,7 @@ TERRAIN_COLOUR = "#3c9b3c"
 
 
 def wang_id(mask: int, autotile: str) -> str:
-    bits = CORNER_BITS if autotile == "corner 16" else BLOB_BITS
+    bits = mask_bits(autotile)
     return ",".join("1" if direction in bits and mask & bits[direction] else "0" for direction in WANG_ORDER)
 
 
@@ -40,7 +40,7 @@ def tileset_tsx(layout: SheetLayout, name: str, image: str) -> str:
             "name": name, "type": "corner" if layout.autotile == "corner 16" else "mixed", "tile": "-1"})
         ET.SubElement(wangset, "wangcolor", {"name": name, "color": TERRAIN_COLOUR, "tile": "-1",
                                              "probability": "1"})
-        for tile in layout.tiles:
+        for tile in (tile for tile in layout.tiles if tile.mask is not None):  # no mask: outside the set
             ET.SubElement(wangset, "wangtile", {"tileid": str(tile.index),
                                                 "wangid": wang_id(tile.mask, layout.autotile)})
     ET.indent(root, space=" ")
@@ -48,7 +48,7 @@ def tileset_tsx(layout: SheetLayout, name: str, image: str) -> str:
 
 
 def tileset_json(layout: SheetLayout, name: str, image: str) -> dict:
-    bits = {"corner 16": CORNER_BITS, "blob 47": BLOB_BITS}.get(layout.autotile)
+    bits = mask_bits(layout.autotile)
     return {
         "name": name,
         "image": image,
