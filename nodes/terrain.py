@@ -196,10 +196,10 @@ class TerrainTiles(io.ComfyNode):
                                  "tiles; connect the decoded samples of this plan's canvases")
             progress = progress_bar(len(plan.tiles))
             tiles = []
-            for image, canvas in zip(drawn, canvases):
+            for index, (image, canvas) in enumerate(zip(drawn, canvases)):
                 check_interrupt()
                 tiles.append(plan.finish(check_image(to_compute(image), "drawn")[:1],
-                                         check_image(to_compute(canvas), "canvases")[:1]))
+                                         check_image(to_compute(canvas), "canvases")[:1], index))
                 progress.update(1)
             tiles = torch.cat(tiles)
             alpha = plan.alpha(tiles.device)

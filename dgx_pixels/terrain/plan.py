@@ -127,17 +127,21 @@ class TerrainPlan:
         """``[N, S, S]`` MASK: 1 over air."""
         return torch.from_numpy(self.regions == shapes.AIR).to(device).float()
 
-    def finish(self, drawn: torch.Tensor, canvases: torch.Tensor) -> torch.Tensor:
-        """What the model drew (``[N, C, C, 3]``) pasted over the canvases where it may change -> native tiles
-        ``[N, S, S, 3]``, one colour per grid cell."""
+    def finish(self, drawn: torch.Tensor, canvases: torch.Tensor, first: int = 0) -> torch.Tensor:
+        """What the model drew (``[n, C, C, 3]``, tiles ``first`` to ``first + n - 1``) pasted over their canvases
+        where it may change -> native tiles ``[n, S, S, 3]``, one colour per grid cell."""
         if tuple(drawn.shape[:3]) != tuple(canvases.shape[:3]):
             raise InputError(f"the drawn tiles are {tuple(drawn.shape[:3])} but the canvases "
                              f"{tuple(canvases.shape[:3])}; decode the sampler's output of these canvases")
-        draw = self.draw_masks(drawn.device)[..., None] > 0
+        if not (0 <= first and first + drawn.shape[0] <= len(self.tiles)):
+            raise InputError(f"tiles {first} to {first + drawn.shape[0] - 1} asked of a set of {len(self.tiles)}")
+        planned = self.draw[first:first + drawn.shape[0]]
+        draw = torch.from_numpy(planned).to(drawn.device)
+        draw = draw.repeat_interleave(self.cell, dim=1).repeat_interleave(self.cell, dim=2)[..., None]
         pasted = torch.where(draw, drawn[..., :3].float(), canvases[..., :3].float())
         native = downscale(pasted, grids=self.grid())[0]
         # Kept cells exactly as the canvas holds them (a cell's mean of equal values can be off by a rounding).
-        kept = torch.from_numpy(~self.draw).to(drawn.device)[..., None]
+        kept = torch.from_numpy(~planned).to(drawn.device)[..., None]
         return torch.where(kept, canvases[:, ::self.cell, ::self.cell, :3].float(), native)
 
     def picture(self) -> torch.Tensor:

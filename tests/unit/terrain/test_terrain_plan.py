@@ -69,6 +69,9 @@ def test_canvases_are_the_base_tiles_on_the_native_grid_and_the_kept_pixels_come
     assert torch.equal(tiles[kept], expected[kept])
     assert (tiles[torch.from_numpy(plan.draw)] - expected[torch.from_numpy(plan.draw)]).abs().mean() > 0.05
     assert kept[:, :2].all() and kept[:, -2:].all() and kept[:, :, :2].all() and kept[:, :, -2:].all()
+    # Tile by tile (as the node gets them) gives the same tiles as the whole set at once.
+    one_by_one = torch.cat([plan.finish(drawn[i:i + 1], canvases[i:i + 1], i) for i in range(len(plan.tiles))])
+    assert torch.equal(one_by_one, tiles)
 
 
 def test_platformer_air_is_transparent_and_never_drawn():
@@ -98,6 +101,8 @@ def test_a_base_tile_of_another_size_is_refused_by_name():
         plan.native(torch.zeros(50, 50, 3), "tile A (rock.png)")
     with pytest.raises(InputError, match="canvases"):
         plan.finish(torch.zeros(2, 64, 64, 3), torch.zeros(18, 64, 64, 3))
+    with pytest.raises(InputError, match="tiles 20 to 20 asked of a set of 20"):
+        plan.finish(torch.zeros(1, 64, 64, 3), torch.zeros(1, 64, 64, 3), 20)
 
 
 def test_the_mask_picture_lays_the_tiles_out_as_the_tileset():
