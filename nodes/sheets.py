@@ -208,8 +208,9 @@ class AssembleTileset(io.ComfyNode):
                                        "this many times its own neighbouring pixels do."),
                 io.Mask.Input("mask", optional=True, tooltip="Transparency of the tiles (1 = transparent)."),
                 TERRAIN.Input("terrain", optional=True,
-                              tooltip="A terrain set from Terrain Transitions: its order and each tile's mask "
-                                      "(variants included) replace autotile."),
+                              tooltip="A terrain set from Terrain Transitions: its order, each tile's mask "
+                                      "(variants included) and its two terrains (Tiled colours) replace "
+                                      "autotile."),
             ],
             outputs=[
                 io.Image.Output(display_name="tileset"),
@@ -224,11 +225,11 @@ class AssembleTileset(io.ComfyNode):
                 terrain=None) -> io.NodeOutput:
         with user_errors("Assemble Tileset"):
             rgba_tiles = frames_from_batches([to_compute(tiles)], [to_compute(mask)])
-            masks = None
+            masks, terrains = None, ()
             if terrain is not None:
-                autotile, masks = terrain.order, terrain.masks
+                autotile, masks, terrains = terrain.order, terrain.masks, terrain.map_terrains
             sheet, layout = tileset.assemble_tileset(rgba_tiles, columns, spacing, margin, autotile, seam_tolerance,
-                                                     masks)
+                                                     masks, terrains)
             report = tileset_report(layout)
             image, alpha = _split(sheet[None])
             return io.NodeOutput(image, alpha, layout, report, ui={"text": [report]})

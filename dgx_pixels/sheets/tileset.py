@@ -37,6 +37,7 @@ PLATFORMER_TILES = (("top-left", 28), ("top", 124), ("top-right", 112), ("inner 
                     ("platform left end", 4), ("platform", 68), ("platform right end", 64),
                     ("inner bottom-right", 247))
 SET_COLUMNS = {"corner 16": 4, "blob 47": 8, "platformer": 4}
+TWO_TERRAIN_SETS = ("corner 16", "blob 47")  # top-down sets: both terrains are ground (a platformer's other is air)
 SEAM_ALLOWANCE = 2 / 255  # differences below one or two 8-bit steps are noise, not a seam
 
 
@@ -106,12 +107,15 @@ def check_masks(autotile: str, count: int, masks: Sequence[int | None] | None) -
 
 def assemble_tileset(tiles: list[torch.Tensor], columns: int = 0, spacing: int = 0, margin: int = 0,
                      autotile: str = "none", seam_tolerance: float = 1.5,
-                     masks: Sequence[int | None] | None = None) -> tuple[torch.Tensor, SheetLayout]:
+                     masks: Sequence[int | None] | None = None,
+                     terrains: Sequence[str] = ()) -> tuple[torch.Tensor, SheetLayout]:
     """Tiles (RGBA ``[H, W, 4]``, all one size) -> tileset RGBA ``[H, W, 4]`` and its layout (tile i at index i).
 
     ``columns`` 0: about square (the autotile sets use their usual 4 and 8 wide). ``margin``: pixels around the
     image; ``spacing``: pixels between tiles (Tiled's meaning; Bevy's from_grid offset and padding). ``masks``:
-    each tile's autotile mask when the set holds more than its order (a terrain set with variants).
+    each tile's autotile mask when the set holds more than its order (a terrain set with variants). ``terrains``:
+    the names of a top-down set's two terrains (where a mask's bits are unset, where they are set), so a map
+    editor paints with both; a tile with no mask is then all the first.
     """
     check_frames(tiles)
     height, width = tiles[0].shape[:2]
@@ -123,6 +127,10 @@ def assemble_tileset(tiles: list[torch.Tensor], columns: int = 0, spacing: int =
     if not seam_tolerance >= 0:
         raise InputError(f"seam tolerance must be 0 or more, got {seam_tolerance}")
     masks = check_masks(autotile, len(tiles), masks)
+    terrains = tuple(terrains)
+    if terrains and (autotile not in TWO_TERRAIN_SETS or len(terrains) != 2 or not all(terrains)):
+        raise InputError(f"terrain names go with a {' or '.join(TWO_TERRAIN_SETS)} set, two of them; got "
+                         f"{list(terrains)} for {autotile}")
     count = len(tiles)
     default_columns = SET_COLUMNS.get(autotile) or max(1, math.ceil(math.sqrt(count)))
     columns = min(check_spacing("columns", columns, 4096) or default_columns, count)
@@ -144,4 +152,4 @@ def assemble_tileset(tiles: list[torch.Tensor], columns: int = 0, spacing: int =
         kind="tilesets", size=size, cell=(width, height), columns=columns, rows=rows, padding=spacing, offset=margin,
         extrude=0, grid=True, trimmed=False, pivot=(width // 2, height // 2), rects=tuple(rects),
         frames=tuple(SheetFrame(i, 100, Rect(0, 0, width, height), i) for i in range(count)),
-        tiles=tiles_info, autotile=autotile)
+        tiles=tiles_info, autotile=autotile, terrains=terrains)

@@ -19,7 +19,7 @@ from ..character.reroll import parse_seeds
 from ..common.errors import InputError
 from ..pixel.downscale import downscale
 from ..pixel.grid import GridSet, PixelGrid
-from ..sheets.tileset import SET_COLUMNS
+from ..sheets.tileset import SET_COLUMNS, TWO_TERRAIN_SETS
 from . import orders, shapes
 
 VARIANT_A, VARIANT_B = "variant a", "variant b"
@@ -71,6 +71,11 @@ class TerrainPlan:
     @property
     def masks(self) -> list[int | None]:
         return [tile.mask for tile in self.tiles]
+
+    @property
+    def map_terrains(self) -> tuple[str, ...]:
+        """The terrains a map editor paints with, when both are ground (a platformer's other terrain is air)."""
+        return self.terrains if self.order in TWO_TERRAIN_SETS else ()
 
     def tiles_for(self, key: int | str) -> list[int]:
         """The tiles a map cell with this key may show (the order's tile first, then its variants)."""
