@@ -267,9 +267,9 @@ def terrain_transitions() -> WorkflowGraph:
                                       terrain=plan.out(4)), columns=(8, 9))
     g.note("One palette for every tile, no dithering: a pixel two tiles share gets the same colour in both.", palette)
     export = g.by_title("Bevy Export")
-    check = g.node("DGXPixelsTerrainEdgeCheck", "Edge Check", column=11, tiles=palette.out(0), terrain=plan.out(4),
+    check = g.node("DGXPixelsTerrainEdgeCheck", "Edge Check", column=12, tiles=palette.out(0), terrain=plan.out(4),
                    tolerance=1.5, mask=tiles.out(1))
-    preview = g.node("DGXPixelsTerrainMapPreview", "Map Preview", column=11, tiles=palette.out(0),
+    preview = g.node("DGXPixelsTerrainMapPreview", "Map Preview", column=12, tiles=palette.out(0),
                      terrain=plan.out(4), columns=16, rows=10, seed=0, mask=tiles.out(1), exported=export.out(1))
     g.group("6. Edge check and map preview", [check, preview], STAGE_COLOURS["check"])
     g.note("Every pair of tiles that may touch must continue each other's edges; failing tiles are listed (draw "
