@@ -3,10 +3,11 @@
 
 Batches of 1, 16 and 64 frames at 1024x1024 (as a sampler emits them) go through Background to Alpha -> grid
 detection (one grid locked for the batch) -> downscale -> palette extraction -> palette application -> sheet
-assembly. Each stage is timed on its own (CUDA-synchronised; the median of --repeats runs after a warm-up), with the
-peak device memory, the bytes the stage must at least read and write, and the time those bytes take at the
-device's memory bandwidth (--bandwidth), so the distance from the hardware's limit shows. The same runs on the CPU
-for the ratio. The first lines name the card, driver, torch and CUDA.
+assembly. Each stage is timed on its own (CUDA-synchronised; the median of --repeats runs after a
+warm-up), with the peak device memory, the bytes the stage must at least read and write, the time those bytes take
+at the device's memory bandwidth (--bandwidth), so the distance from the hardware's limit shows, and how many times
+the stage makes the host wait for the device (the same count for a batch of 1 and of 64: none is per frame). The
+same runs on the CPU for the ratio. The first lines name the card, driver, torch and CUDA.
 
     $(python3 -m dgx_pixels host python) bench/gpu_pipeline.py                   # every device here
     $(python3 -m dgx_pixels host python) bench/gpu_pipeline.py --device cuda --bandwidth 273   # DGX Spark GB10
@@ -29,6 +30,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -41,6 +43,31 @@ from dgx_pixels.sheets.assemble import assemble_sheet, frames_from_batches  # no
 from dgx_pixels.sheets.frames import parse_tag_spec  # noqa: E402
 
 FLOAT = 4  # bytes of a float32 value
+
+# Tensor operations that make the host wait for the device: values read back, or a result whose size depends on them.
+HOST_READS = {"tolist", "item", "cpu", "numpy", "__bool__", "__int__", "__float__", "__index__", "nonzero",
+              "argwhere", "unique", "unique_consecutive", "masked_select", "bincount", "repeat_interleave"}
+
+
+class HostReads(TorchFunctionMode):
+    """Counts the device-to-host round trips of the torch code run inside it, by operation (boolean-mask indexing
+    counts too: its result's size is read back). The same count on any device, so a CPU run shows what a GPU run
+    would wait for."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if name in HOST_READS or (name == "__getitem__" and boolean_index(args[1])):
+            self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def boolean_index(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(part, torch.Tensor) and part.dtype == torch.bool for part in parts)
 
 
 def made_frames(count: int, size: int, cell: int, seed: int = 3) -> torch.Tensor:
@@ -94,20 +121,25 @@ def run_pipeline(device: torch.device, frames: int, size: int, cell: int, repeat
     timings: dict[str, list[float]] = {name: [] for name, _, _ in steps}
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    for run in range(repeats + 1):  # the first run warms up (kernels, caches) and is not counted
+    host_reads: dict[str, int] = {}
+    for run in range(repeats + 1):  # the first run warms up (kernels, caches), counts host reads, and is not timed
         state = {"image": image}
         for name, stage, _ in steps:
+            if not run:
+                with HostReads() as reads:
+                    state = stage(state)
+                host_reads[name] = reads.count
+                continue
             synchronise(device)
             started = time.perf_counter()
             state = stage(state)
             synchronise(device)
-            if run:
-                timings[name].append(time.perf_counter() - started)
+            timings[name].append(time.perf_counter() - started)
     peak = (torch.cuda.max_memory_allocated(device) if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     return {"device": str(device), "frames": frames, "size": size, "peak_bytes": peak,
-            "stages": [{"stage": name, "median_s": statistics.median(timings[name]), "bytes": moved}
-                       for name, _, moved in steps]}
+            "stages": [{"stage": name, "median_s": statistics.median(timings[name]), "bytes": moved,
+                        "host_reads": host_reads[name]} for name, _, moved in steps]}
 
 
 def describe_machine() -> dict:
@@ -162,7 +194,7 @@ def main() -> None:
             bound = stage["bytes"] / (args.bandwidth * 1e9) if args.bandwidth else 0.0
             distance = f"  {stage['median_s'] / bound:7.1f}x the bandwidth bound" if bound else ""
             print(f"  {stage['stage']:20} {stage['median_s'] * 1000:9.2f} ms  {stage['bytes'] / 2 ** 20:9.1f} MiB "
-                  f"moved{distance}")
+                  f"moved  {stage['host_reads']:3} host reads{distance}")
 
 
 if __name__ == "__main__":

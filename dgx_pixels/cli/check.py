@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..common.errors import InputError
+from .options import ImageInputs
 
 EXIT_INCONSISTENT = 1
 
@@ -21,15 +22,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Scores every frame against the anchor (default: the first frame). FRAMES is a sheet PNG with "
                     "the Aseprite JSON Bevy Export writes beside it (<name>.json: frames and tags), or frame PNGs. "
                     "Exit code 0 when every frame passes, 1 when some fail.")
-    parser.add_argument("frames", nargs="+", type=Path, metavar="FRAMES")
+    parser.add_argument("frames", nargs="+", type=Path, metavar="FRAMES", action=ImageInputs,
+                        help="the finished frames (files, or a folder of them), in order")
     parser.add_argument("--anchor", type=Path, metavar="IMAGE",
                         help="the anchor (a native sprite, or the drawing at the generation size)")
     parser.add_argument("--tags", help="tags for frame files, e.g. 'idle_E:4, walk_E:8' (a sheet's JSON has its own)")
-    parser.add_argument("--min-silhouette", type=float, default=defaults.min_silhouette)
-    parser.add_argument("--max-height-drift", type=float, default=defaults.max_height_drift, metavar="PX")
-    parser.add_argument("--max-width-drift", type=float, default=defaults.max_width_drift, metavar="PX")
-    parser.add_argument("--max-palette-distance", type=float, default=defaults.max_palette_distance)
-    parser.add_argument("--max-detail-distance", type=float, default=defaults.max_detail_distance)
+    parser.add_argument("--min-silhouette", type=float, default=defaults.min_silhouette,
+                        help="least silhouette overlap with the anchor, 0..1 (default: %(default)s)")
+    parser.add_argument("--max-height-drift", type=float, default=defaults.max_height_drift, metavar="PX",
+                        help="most height difference from the anchor, native pixels (default: %(default)s)")
+    parser.add_argument("--max-width-drift", type=float, default=defaults.max_width_drift, metavar="PX",
+                        help="most width difference from the anchor, native pixels (default: %(default)s)")
+    parser.add_argument("--max-palette-distance", type=float, default=defaults.max_palette_distance,
+                        help="worst colour cluster's distance from the anchor's, 100 x OKLab (default: %(default)s)")
+    parser.add_argument("--max-detail-distance", type=float, default=defaults.max_detail_distance,
+                        help="most difference in how colours meet at edges (default: %(default)s)")
     parser.add_argument("--picture", type=Path, metavar="PNG", help="write the frames by strip, failing ones marked")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the scores as JSON")
     parser.set_defaults(func=_check)

@@ -11,10 +11,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "doctor", help="check the GPU, torch, ComfyUI, the pack, models, export roots, disk and memory",
         description="Each finding says what was found and, where something is wrong, the fix. Exit code 1 when "
-                    "a check fails.",
-        epilog="examples:\n  dgx-pixels doctor\n  dgx-pixels doctor --start          # also load the pack in a "
-               "throwaway ComfyUI\n  dgx-pixels doctor --server http://spark.local:8188 --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+                    "a check fails.")
     parser.add_argument("--start", action="store_true",
                         help="start a throwaway ComfyUI from the host to check that the pack loads (10-30 s)")
     parser.add_argument("--server", metavar="URL", help="check a running ComfyUI instead: does it serve our nodes")

@@ -10,7 +10,8 @@ from pathlib import Path
 from ..common.errors import InputError
 from ..common.files import write_atomic
 from .files import check_output_folder, png_output, refuse_overwriting_inputs
-from .options import add_image_input_options, fraction, non_negative_float, non_negative_int, positive_int, size
+from .options import (ImageInputs, add_image_input_options, fraction, non_negative_float, non_negative_int,
+                      positive_int, size)
 
 
 def _pivot(text: str) -> tuple[float, float]:
@@ -51,24 +52,28 @@ def _tileset_options(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     sheet = subparsers.add_parser("sheet", help="assemble PNG frames into a sprite sheet (+ Aseprite JSON)")
-    sheet.add_argument("frames", nargs="+", type=Path, help="frame images in order")
+    sheet.add_argument("frames", nargs="+", type=Path, action=ImageInputs,
+                       help="frame images in order (files, or a folder of them)")
     sheet.add_argument("-o", "--output", type=Path, required=True, help="sheet PNG to write (OUT.json beside it)")
     _sheet_options(sheet)
     add_image_input_options(sheet)
     sheet.set_defaults(func=_sheet)
 
     tiles = subparsers.add_parser("tileset", help="assemble PNG tiles into a tileset (+ Tiled .tsx and JSON)")
-    tiles.add_argument("tiles", nargs="+", type=Path, help="tile images in order, all one size")
+    tiles.add_argument("tiles", nargs="+", type=Path, action=ImageInputs,
+                       help="tile images in order, all one size (files, or a folder of them)")
     tiles.add_argument("-o", "--output", type=Path, required=True, help="tileset PNG to write (.tsx beside it)")
     _tileset_options(tiles)
     add_image_input_options(tiles)
     tiles.set_defaults(func=_tileset)
 
     cut = subparsers.add_parser("slice", help="cut one image of several poses into frame PNGs")
-    cut.add_argument("image", type=Path)
+    cut.add_argument("image", type=Path, help="one image holding several poses")
     cut.add_argument("-o", "--output", type=Path, required=True, help="folder for <image>_000.png, ...")
-    cut.add_argument("--by", choices=("grid", "transparency", "background"), default="transparency")
-    cut.add_argument("--grid-cell", type=size, default=(0, 0), metavar="WxH")
+    cut.add_argument("--by", choices=("grid", "transparency", "background"), default="transparency",
+                     help="what separates the poses: a grid, transparency, or a flat backdrop colour "
+                          "(default: %(default)s)")
+    cut.add_argument("--grid-cell", type=size, default=(0, 0), metavar="WxH", help="grid cell size, for --by grid")
     cut.add_argument("--grid", type=size, default=(0, 0), metavar="COLSxROWS", help="grid column and row count")
     cut.add_argument("--min-size", type=positive_int, default=4, help="smallest shape kept, in opaque pixels")
     cut.add_argument("--gap", type=non_negative_int, default=1, help="parts this close belong to one pose")
@@ -80,7 +85,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export = subparsers.add_parser("export", help="export to a game engine; recover or list previous versions")
     actions = export.add_subparsers(dest="export_command", metavar="ACTION", required=True)
     bevy = actions.add_parser("bevy", help="assemble frames (or tiles) and write them into a Bevy project")
-    bevy.add_argument("frames", nargs="+", type=Path, help="frame (or tile) images in order")
+    bevy.add_argument("frames", nargs="+", type=Path, action=ImageInputs,
+                      help="frame (or tile) images in order (files, or a folder of them)")
     bevy.add_argument("--project", required=True, type=Path, help="the Bevy project folder (with Cargo.toml)")
     bevy.add_argument("--name", required=True, help="asset name (folder and file names)")
     bevy.add_argument("--folder", choices=("sprites", "tilesets", "items"), help="assets/ subfolder")
@@ -92,10 +98,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_image_input_options(bevy, overwrites=False)
     bevy.set_defaults(func=_export_bevy)
     recover = actions.add_parser("recover", help="finish an export that was interrupted (crash, power loss)")
-    recover.add_argument("project", type=Path)
+    recover.add_argument("project", type=Path, help="the game project folder")
     recover.set_defaults(func=_recover)
     history = actions.add_parser("history", help="list the kept previous versions of exported files")
-    history.add_argument("project", type=Path)
+    history.add_argument("project", type=Path, help="the game project folder")
     history.set_defaults(func=_history)
 
 

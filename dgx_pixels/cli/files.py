@@ -10,6 +10,18 @@ from ..common.errors import InputError
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 
+def image_files(paths: list[Path]) -> list[Path]:
+    """Inputs as typed, a folder standing for the image files directly in it (by name; the folder's own files, not
+    its subfolders'). A folder with no images stays as it is, for the reader to refuse like any other bad input."""
+    found: list[Path] = []
+    for path in paths:
+        # os.path.isdir: an impossible name (too long, a NUL) is no folder here; its reader names the problem
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+                        and not p.name.startswith(".")) if os.path.isdir(path) else []
+        found += images or [path]
+    return found
+
+
 def output_paths(inputs: list[Path], output: Path, force: bool = False) -> list[Path]:
     """One output per input: ``output`` itself for one input and an image file name, else ``output/<stem>.png``."""
     if len(inputs) == 1 and output.suffix.lower() in IMAGE_SUFFIXES and not output.is_dir():

@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         kind.add_argument("--seed", type=int, help="first seed (drawn and recorded when not given)")
         kind.add_argument("--steps", type=int, help="sampling steps")
         kind.add_argument("--lora", help="LoRA file in the server's models/loras")
-        kind.add_argument("--lora-strength", type=float)
+        kind.add_argument("--lora-strength", type=float, help="how strongly the LoRA applies (default 1.0)")
         kind.add_argument("--name", type=asset_name, help="asset name in the Bevy project")
         kind.add_argument("--bevy", metavar="PROJECT",
                           help="Bevy project folder on the server's machine (must be an allowed export root)")

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     run = actions.add_parser("run", help="provision if needed, link this pack into custom_nodes and start ComfyUI")
     run.add_argument("--comfyui", metavar="SOURCE", help="as for setup")
-    run.add_argument("--port", type=int, default=8188)
+    run.add_argument("--port", type=int, default=8188, help="port to listen on (default: %(default)s)")
     run.add_argument("--listen", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     run.add_argument("--cpu", action="store_true",
                      help="run on the CPU even where a GPU is found (without it, a GPU torch cannot use is an error)")

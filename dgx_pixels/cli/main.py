@@ -16,12 +16,16 @@ import traceback
 
 from .. import __version__
 from ..common.errors import InputError, describe_os_error
+from .examples import attach_examples
 
 # Modules are imported on use so `dgx-pixels host ...` works before torch is installed.
 COMMAND_MODULES = ("host", "doctor", "models", "pixelize", "export", "run", "palette", "generate", "poses", "check")
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE
 EXIT_INTERRUPTED = 130
+# What a command that needs an optional package says when it is missing: one line with the way to install it.
+INSTALL_HINTS = {"torch": "pip install torch (a CPU-only build is smaller: pip install torch --index-url "
+                          "https://download.pytorch.org/whl/cpu)"}
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -40,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__package__}.{name}").register(subparsers)
+    attach_examples(parser)
     return parser
 
 
@@ -62,7 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as err:  # a bug: one line here, the traceback in a file a report can carry
+    except Exception as err:
+        if isinstance(err, ModuleNotFoundError) and err.name in INSTALL_HINTS:
+            print(f"{command}: error: this command needs {err.name}, which is not installed: "
+                  f"{INSTALL_HINTS[err.name]}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        # a bug: one line here, the traceback in a file a report can carry
         log = _write_report(err, argv if argv is not None else sys.argv[1:])
         print(f"{command}: internal error (a bug in dgx-pixels {__version__}): {type(err).__name__}: "
               f"{str(err)[:200]}; the full report is in {log}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 from ..common.errors import InputError
 from ..common.limits import DEFAULT_MAX_PIXELS, PIXEL_LIMIT_ENV
@@ -89,3 +90,12 @@ def check_colours(colours: int | None) -> None:
 
     if colours is not None and not 0 <= colours <= MAX_COLOURS:
         raise InputError(f"--colours must be 0 (automatic) to {MAX_COLOURS}, got {colours}")
+
+
+class ImageInputs(argparse.Action):
+    """Image inputs where a folder stands for the images in it (``pixelize frames/ -o out/``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .files import image_files
+
+        setattr(namespace, self.dest, image_files([Path(value) for value in values]))

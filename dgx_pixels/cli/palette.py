@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..common.errors import InputError
-from .options import add_image_input_options, check_colours, fraction, non_negative_int
+from .options import ImageInputs, add_image_input_options, check_colours, fraction, non_negative_int
 from .progress import about, run_per_file
 
 DITHER_HELP = "none (default), 'bayer 2', 'bayer 4', 'bayer 8', floyd-steinberg or atkinson"
@@ -21,17 +21,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(func=_list)
 
     extract = actions.add_parser("extract", help="one palette for all inputs, saved as .hex/.gpl/.pal/.txt")
-    extract.add_argument("inputs", nargs="+", type=Path, metavar="IN")
-    extract.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    extract.add_argument("inputs", nargs="+", type=Path, metavar="IN", action=ImageInputs,
+                         help="images (files, or a folder of them); one palette for all")
+    extract.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
+                         help="palette file to write: .hex, .gpl, .pal or .txt")
     extract.add_argument("--colours", "--colors", type=non_negative_int, default=16,
                          help="colour count; 0 = automatic")
-    extract.add_argument("--seed", type=non_negative_int, default=0)
+    extract.add_argument("--seed", type=non_negative_int, default=0, help="seed of the colour fit (default: 0)")
     extract.add_argument("--keep", nargs="*", default=[], metavar="HEX", help="colours that must be in it")
     add_image_input_options(extract, overwrites=False)
     extract.set_defaults(func=_extract)
 
     apply = actions.add_parser("apply", help="repaint images with a palette (given, or extracted per image)")
-    apply.add_argument("inputs", nargs="+", type=Path, metavar="IN")
+    apply.add_argument("inputs", nargs="+", type=Path, metavar="IN", action=ImageInputs,
+                       help="images (files, or a folder of them)")
     apply.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
                        help="a file for one input, else a folder (results keep their input's name, as .png)")
     source = apply.add_mutually_exclusive_group(required=True)
@@ -39,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="extract this many colours (per image, or for all with --lock)")
     source.add_argument("--palette", help="a built-in palette name or a palette file")
     apply.add_argument("--lock", action="store_true", help="with --colours: one palette for all inputs")
-    apply.add_argument("--seed", type=non_negative_int, default=0)
+    apply.add_argument("--seed", type=non_negative_int, default=0, help="seed of the colour fit (default: 0)")
     apply.add_argument("--dither", default="none", help=DITHER_HELP)
     apply.add_argument("--strength", type=fraction, default=1.0, help="dithering strength, 0 to 1 (default: 1)")
     add_image_input_options(apply)
@@ -47,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     convert = actions.add_parser("convert", help="convert a palette file (or a built-in) to another format")
     convert.add_argument("source", help="palette file or built-in name")
-    convert.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    convert.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
+                         help="palette file to write: .hex, .gpl, .pal or .txt")
     convert.add_argument("--force", action="store_true", help="allow the output to replace the source file")
     convert.set_defaults(func=_convert)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..common.errors import InputError
 from .files import output_paths
-from .options import (add_image_input_options, check_colours, fraction, non_negative_int, positive_float,
+from .options import (ImageInputs, add_image_input_options, check_colours, fraction, non_negative_int, positive_float,
                       size_or_width)
 from .progress import Progress, run_per_file
 
@@ -17,8 +17,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "pixelize", help="recover the true pixel grid of AI pixel art and save it at its native size",
         description="OUT is a file when there is one input and OUT has an image suffix; otherwise a folder that "
                     "receives each result under its input's name (as .png).")
-    parser.add_argument("inputs", nargs="+", type=Path, metavar="IN")
-    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="IN", action=ImageInputs,
+                        help="AI pixel art or upscaled sprites (files, or a folder of them)")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                        help="a .png for one input, else a folder (each result named for its input)")
     parser.add_argument("--size", default="", type=size_or_width, metavar="WxH",
                         help="snap to exactly this size (or a width alone)")
     parser.add_argument("--lock", action="store_true",
