@@ -44,6 +44,21 @@ EXAMPLES = {
     "export bevy": """
   dgx-pixels export bevy frames/ --project ~/games/knight --name hero --tags "idle:4, walk_E:6"
   dgx-pixels export bevy tiles/ --project ~/games/knight --name ground --tileset""",
+    "export godot": """
+  dgx-pixels export godot frames/ --project ~/games/knight --name hero --tags "idle:4, walk_E:6@80ms pingpong"
+  dgx-pixels export godot tiles/ --project ~/games/knight --name grass --tileset --autotile "blob 47\"""",
+    "export phaser": """
+  dgx-pixels export phaser frames/ --project ~/games/web/public --name hero --tags "idle:4, attack:4 once\"""",
+    "export pixi": """
+  dgx-pixels export pixi frames/ --project ~/games/web/public --name hero --tags "idle:4, walk_E:6" --trim""",
+    "export unity": """
+  dgx-pixels export unity frames/ --project ~/games/KnightUnity --name hero --tags "idle:4, walk_E:6"
+  dgx-pixels export unity frames/ --project ~/games/KnightUnity --name hero --pixels-per-unit 16""",
+    "export ldtk": """
+  dgx-pixels export ldtk tiles/ --project ~/games/levels --name grass --tileset --autotile "corner 16\"""",
+    "export aseprite": """
+  dgx-pixels export aseprite frames/ --project out --name hero --tags "idle:4, walk_E:6"
+  dgx-pixels export aseprite frames/ --project out --name hero --form hash --frame-names aseprite --rgba""",
     "export recover": """
   dgx-pixels export recover ~/games/knight                        # finish an export a crash interrupted""",
     "export history": """

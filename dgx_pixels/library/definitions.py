@@ -136,7 +136,8 @@ def character_sprite_sheet() -> WorkflowGraph:
     palette = palette_and_export(g, grid.out(0), grid.out(1), 16, "sprites", "hero",
                                  dict(tags="", layout="rows", columns=0, cell_width=0, cell_height=0,
                                       align="baseline", pivot_x=0.5, pivot_y=1.0, padding=1, extrude=0, trim=False,
-                                      dedupe=False, frame_tags=cut.out(1)), stages=(6, 8), columns=(6, 8))
+                                      dedupe=False, frame_tags=cut.out(1), grid=grid.out(2)),
+                                 stages=(6, 8), columns=(6, 8))
     g.note("One palette for every frame of the character (0 colours: automatic), so no frame drifts in colour.",
            palette)
     check = g.node("DGXPixelsConsistencyCheck", "Consistency Check", column=7, frames=palette.out(0),
