@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from dgx_pixels.common.errors import InputError
-from dgx_pixels.export.bevy import export_bevy
+from dgx_pixels.export.core import export_bevy
 from dgx_pixels.image.png import to_rgba8
 from dgx_pixels.sheets.tileset import assemble_tileset
 from dgx_pixels.terrain import maps, orders
