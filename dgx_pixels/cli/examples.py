@@ -117,6 +117,10 @@ EXAMPLES = {
   dgx-pixels train art/ --name mystyle                    # a style LoRA: then generate ... --lora mystyle
   dgx-pixels train art/ --name mystyle --trigger mygame --steps 2000 --rank 16 --server http://spark:8188
   dgx-pixels train runs/hero/frames/ --name hero --character      # one character's approved frames""",
+    "generate terrain": """
+  dgx-pixels generate terrain grass dirt --order "blob 47" --tile-size 32 --name meadow
+  dgx-pixels generate terrain grass dirt --order platformer --redraw 2      # failing tiles drawn again
+  dgx-pixels generate terrain sand water --tile-a sand.png --tile-b water.png   # your own seamless tiles""",
     "poses list": """
   dgx-pixels poses list
   dgx-pixels poses list --custom my_animations.txt""",
