@@ -256,6 +256,9 @@ def train_pixel_lora() -> WorkflowGraph:
     g.note("The LoRA lands in output/loras/<name>.safetensors, which ComfyUI lists among its LoRAs: load it in any "
            "workflow by name (`dgx-pixels generate ... --lora mystyle`) and put the trigger word in the prompt. "
            "docs/training.md has a DGX Spark recipe.", save)
+    return g
+
+
 def terrain_transitions() -> WorkflowGraph:
     g = WorkflowGraph()
     checkpoint, lora = model_stage(g)
