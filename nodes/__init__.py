@@ -3,9 +3,10 @@ from typing_extensions import override
 
 from comfy_api.latest import ComfyExtension, io
 
-from . import alpha, character, export, outputs, palettes, pixel, poses, prompts, routes, sheets, terrain, tiling
+from . import (alpha, character, export, outputs, palettes, pixel, poses, prompts, routes, sheets, terrain, tiling,
+               training)
 
-NODE_MODULES = (alpha, character, export, outputs, palettes, pixel, poses, prompts, sheets, terrain, tiling)
+NODE_MODULES = (alpha, character, export, outputs, palettes, pixel, poses, prompts, sheets, terrain, tiling, training)
 routes.register()  # the REST job API joins ComfyUI's server
 
 

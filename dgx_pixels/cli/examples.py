@@ -113,6 +113,10 @@ EXAMPLES = {
     "generate items": """
   dgx-pixels generate items --item "iron sword" --item "health potion" --icon-size 32x32
   dgx-pixels generate items items.txt --colours 24""",
+    "train": """
+  dgx-pixels train art/ --name mystyle                    # a style LoRA: then generate ... --lora mystyle
+  dgx-pixels train art/ --name mystyle --trigger mygame --steps 2000 --rank 16 --server http://spark:8188
+  dgx-pixels train runs/hero/frames/ --name hero --character      # one character's approved frames""",
     "generate terrain": """
   dgx-pixels generate terrain grass dirt --order "blob 47" --tile-size 32 --name meadow
   dgx-pixels generate terrain grass dirt --order platformer --redraw 2      # failing tiles drawn again

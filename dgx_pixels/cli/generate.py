@@ -16,7 +16,7 @@ from pathlib import Path
 from ..common.errors import InputError
 from ..common.files import read_limited
 from .jobs import EXIT_FAILED, add_server_options, check_exports, execute_jobs, export_jobs
-from .options import asset_name, non_negative_float, non_negative_int, positive_int, size_or_width
+from .options import asset_name, lora_file, non_negative_float, non_negative_int, positive_int, size_or_width
 
 # What each kind of `generate` runs: a workflow of the library.
 ITEM_LIST_LIMIT = 16 << 20  # bytes of an item list
@@ -77,7 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         kind.add_argument("--colours", "--colors", type=int, help="palette size (0: automatic)")
         kind.add_argument("--seed", type=int, help="first seed (drawn and recorded when not given)")
         kind.add_argument("--steps", type=int, help="sampling steps")
-        kind.add_argument("--lora", help="LoRA file in the server's models/loras")
+        kind.add_argument("--lora", type=lora_file,
+                          help="a LoRA on the server by name (mystyle: one `dgx-pixels train` made) or file")
         kind.add_argument("--lora-strength", type=float, help="how strongly the LoRA applies (default 1.0)")
         kind.add_argument("--name", type=asset_name, help="asset name in the Bevy project")
         kind.add_argument("--count", type=int, default=1, help="run it N times (seed, seed+1, ...)")

@@ -69,9 +69,12 @@ def server_urls(args: argparse.Namespace, manifest_servers: list[str] | None = N
     return [s for s in env.split(",") if s.strip()] or ["http://127.0.0.1:8188"]
 
 
-def execute_jobs(args: argparse.Namespace, jobs, label: str = "", export: bool = True) -> int:
+def execute_jobs(args: argparse.Namespace, jobs, label: str = "", export: bool = True,
+                 download_types: tuple[str, ...] = ("output",)) -> int:
     """Run ``jobs`` (None: ``args.resume``) with progress on stderr (and ``--json`` events), then export the finished
-    sheets into the projects of ``--bevy``/``--export`` (unless ``export`` is off); returns the exit code."""
+    sheets into the projects of ``--bevy``/``--export`` (unless ``export`` is off); returns the exit code.
+    ``download_types``: the kinds of files downloaded (ComfyUI's "output" folder; "temp" for previews such as a loss
+    graph)."""
     from ..remote.client import Client
     from ..remote.client.manifest import RunManifest
     from ..remote.client.records import ClientError, ServerUnreachable
@@ -89,7 +92,7 @@ def execute_jobs(args: argparse.Namespace, jobs, label: str = "", export: bool =
     projects = check_exports(args.exports or [], prompts)
     client = Client(servers, queue_depth=args.queue_depth, request_timeout=args.request_timeout,
                     job_timeout=args.job_timeout, retries=args.retries, server_down_timeout=args.server_down_timeout,
-                    forget_history=args.forget_history)
+                    forget_history=args.forget_history, download_types=download_types)
     view = ProgressView(total, out_dir, enabled=not args.quiet)
     progress = view if args.events is None else lambda event: (view(event), args.events.job_event(event, out_dir))
     started = time.monotonic()

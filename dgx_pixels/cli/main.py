@@ -21,13 +21,13 @@ from .events import JsonEvents
 from .examples import attach_examples
 
 # Modules are imported on use so `dgx-pixels host ...` works before torch is installed.
-COMMAND_MODULES = ("host", "doctor", "models", "pixelize", "export", "run", "palette", "generate", "poses", "check",
-                   "mcp", "worker", "submit")
+COMMAND_MODULES = ("host", "doctor", "models", "pixelize", "export", "run", "palette", "generate", "train", "poses",
+                   "check", "mcp", "worker", "submit")
 # Commands that take --json (events as JSON lines on stdout): those that make files or run jobs. Jobs on servers
 # report their own files; the local commands' files are reported as they are written.
 JSON_COMMANDS = ("pixelize", "export", "sheet", "tileset", "slice", "palette", "poses", "check", "run", "batch",
-                 "generate")
-JOB_COMMANDS = ("run", "batch", "generate")
+                 "generate", "train")
+JOB_COMMANDS = ("run", "batch", "generate", "train")
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE
 EXIT_INTERRUPTED = 130

@@ -11,6 +11,9 @@ from ..common.errors import InputError
 from ..common.limits import DEFAULT_MAX_PIXELS, PIXEL_LIMIT_ENV
 from ..common.sizes import parse_size
 
+# What ComfyUI reads as LoRA files (a name without one of these is a LoRA saved by `dgx-pixels train`).
+LORA_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pt2", ".pth", ".bin", ".pkl", ".sft")
+
 
 def _number(text: str, kind, lowest: float, strict: bool, highest: float | None = None):
     try:
@@ -72,6 +75,11 @@ def asset_name(text: str) -> str:
         return check_name(text)
     except InputError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def lora_file(text: str) -> str:
+    """A LoRA by name (``mystyle``, as `dgx-pixels train` saves it) or by file name (``pixel-art-xl.safetensors``)."""
+    return text if Path(text).suffix.lower() in LORA_SUFFIXES else f"{text}.safetensors"
 
 
 def add_image_input_options(parser: argparse.ArgumentParser, overwrites: bool = True) -> None:

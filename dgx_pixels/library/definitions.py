@@ -228,6 +228,37 @@ def item_icons() -> WorkflowGraph:
     return g
 
 
+def train_pixel_lora() -> WorkflowGraph:
+    g = WorkflowGraph()
+    checkpoint = g.node("CheckpointLoaderSimple", "Checkpoint", ckpt_name=SDXL_CHECKPOINT)
+    g.group("1. The model to train on", [checkpoint], STAGE_COLOURS["model"])
+    training_set = g.node("DGXPixelsPixelArtTrainingSet", "Training Set", column=2, folder="training/mystyle",
+                          resolution=1024, trigger="mystyle", sprite_type="pixel art sprite", background="#ffffff",
+                          flip=False)
+    images = g.node("VAEEncode", "Encode Images", column=2, pixels=training_set.out(0), vae=checkpoint.out(2))
+    captions = g.node("DGXPixelsEncodeCaptions", "Encode Captions", column=2, clip=checkpoint.out(1),
+                      captions=training_set.out(1))
+    g.group("2. Your art as a pixel-true training set", [training_set, images, captions], STAGE_COLOURS["pixels"])
+    g.note("Put 20-100 images of your game's art in ComfyUI/input/training/mystyle (or let `dgx-pixels train "
+           "FOLDER --name mystyle` upload them). Each goes back to its true pixel grid and is scaled up by a whole "
+           "factor; a .txt beside an image is its caption. The node's report says what was dropped and why.",
+           training_set)
+    train = g.node("TrainLoraNode", "Train LoRA", column=3, model=checkpoint.out(0), latents=images.out(0),
+                   positive=captions.out(0), batch_size=1, grad_accumulation_steps=1, steps=3000,
+                   learning_rate=0.0001, rank=16, optimizer="AdamW", loss_function="MSE", seed=0,
+                   training_dtype="bf16", lora_dtype="bf16", algorithm="LoRA", gradient_checkpointing=True,
+                   existing_lora="[None]")
+    save = g.node("DGXPixelsSavePixelLoRA", "Save LoRA", column=4, lora=train.out(1), name="mystyle",
+                  trigger="mystyle", loss=train.out(2), steps=train.out(3))
+    graph = g.node("LossGraphNode", "Loss Graph", column=4, loss=train.out(2), filename_prefix="loss_graph")
+    g.group("3. Train (ComfyUI's own trainer)", [train], STAGE_COLOURS["generate"])
+    g.group("4. The LoRA, by name, and its loss", [save, graph], STAGE_COLOURS["export"])
+    g.note("The LoRA lands in output/loras/<name>.safetensors, which ComfyUI lists among its LoRAs: load it in any "
+           "workflow by name (`dgx-pixels generate ... --lora mystyle`) and put the trigger word in the prompt. "
+           "docs/training.md has a DGX Spark recipe.", save)
+    return g
+
+
 def terrain_transitions() -> WorkflowGraph:
     g = WorkflowGraph()
     checkpoint, lora = model_stage(g)
@@ -397,6 +428,30 @@ LIBRARY = (
               "axes": param("choice", ("Seamless Tiling", "axes"), help="wrap both ways, or x / y only",
                             choices=["both", "x", "y"]),
               **GENERATION_PARAMETERS, **export_parameters("ground")}),
+    ShippedWorkflow("train_pixel_lora", "DGX-Pixels: train a LoRA on your game's art",
+             "A folder of your art -> a pixel-true training set (true grid, whole-factor upscale, captions) -> "
+             "ComfyUI's own Train LoRA -> output/loras/<name>.safetensors, loaded by name in the generation "
+             "workflows, and the loss graph.", train_pixel_lora,
+             {"dataset": param("folder", ("Training Set", "folder"),
+                               help="the folder of training images (uploaded into the server's input folder)"),
+              "lora_name": param("string", ("Save LoRA", "name"), help="the LoRA's name (<name>.safetensors)"),
+              "trigger": param("string", ("Training Set", "trigger"), ("Save LoRA", "trigger"),
+                               help="the trigger word, first in every caption"),
+              "sprite_type": param("string", ("Training Set", "sprite_type"),
+                                   help="added to every caption, e.g. 'character sprite'"),
+              "resolution": param("int", ("Training Set", "resolution"), help="training size: 1024 SDXL, 512 SD1.5",
+                                  min=16, max=4096),
+              "flip": param("bool", ("Training Set", "flip"), help="add mirrored copies"),
+              "steps": param("int", ("Train LoRA", "steps"), help="training steps", min=1, max=100000),
+              "rank": param("int", ("Train LoRA", "rank"), help="LoRA rank", min=1, max=128),
+              "learning_rate": param("float", ("Train LoRA", "learning_rate"), help="learning rate",
+                                     min=0.0000001, max=1.0),
+              "batch_size": param("int", ("Train LoRA", "batch_size"), help="images per step", min=1, max=10000),
+              "seed": param("int", ("Train LoRA", "seed"), help="training seed", min=0, max=2 ** 32 - 1),
+              "precision": param("choice", ("Train LoRA", "training_dtype"), choices=["bf16", "fp32"],
+                                 help="training precision (fp32 on machines without bf16)"),
+              "checkpoint": param("string", ("Checkpoint", "ckpt_name"),
+                                  help="checkpoint file in models/checkpoints")}),
     ShippedWorkflow("item_icons", "DGX-Pixels: item icons",
              "One prompt per line -> icons on a shared palette -> packed item atlas -> Bevy export.", item_icons,
              {"items": param("string", ("Items", "lines"), help="one item per line"),

@@ -201,12 +201,13 @@ def walk_cuts(profile: torch.Tensor, cell: float, start: float = 0.0) -> list[in
         peak = max(window)
         if peak > threshold:
             near = [(i + low, v) for i, v in enumerate(window) if v >= 0.6 * peak]
-            position = sum(i * v for i, v in near) / sum(v for _, v in near)
+            # Always a pixel forward: cells under 2 pixels round to cuts that would stand still, never ending.
+            position = max(sum(i * v for i, v in near) / sum(v for _, v in near), cuts[-1] + 1)
         else:
             position += step
         cuts.append(round(position))
         gaps = sorted(b - a for a, b in zip(cuts[-4:], cuts[-3:]))
-        step = gaps[len(gaps) // 2] if len(cuts) > 3 else cell  # the local cell size, as it drifts
+        step = max(1, gaps[len(gaps) // 2]) if len(cuts) > 3 else cell  # the local cell size, as it drifts
     cuts.append(length)
     return cuts
 

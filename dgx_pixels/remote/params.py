@@ -17,8 +17,10 @@ A workflow ``workflows/api/<name>.json`` (ComfyUI's API format) may have a map `
 Targets name nodes by their title (``_meta.title`` in the API format, what the editor shows), so regenerating a
 workflow (new node ids) keeps its parameters working. A parameter may drive several inputs (one seed for two
 samplers). Types: ``string``, ``int``, ``float``, ``bool``, ``choice`` (with ``choices``), ``seed`` (an int; a random
-one is drawn when none is given, and recorded so the run can be repeated) and ``image`` (a local file, uploaded to
-the server before the prompt is queued). Without ``default`` a parameter keeps the workflow's own value.
+one is drawn when none is given, and recorded so the run can be repeated), ``image`` (a local file, uploaded to
+the server before the prompt is queued) and ``folder`` (a local folder of images and their .txt captions, uploaded
+into a subfolder of the server's input folder named by its contents). Without ``default`` a parameter keeps the
+workflow's own value.
 
 Any literal input can also be set without a map as ``"<node title>.<input>"``, e.g. ``Sampler.cfg``.
 """
@@ -38,7 +40,7 @@ from ..common.errors import InputError
 from ..common.files import read_limited
 from ..library.folder import API_DIR
 
-PARAM_TYPES = ("string", "int", "float", "bool", "choice", "seed", "image")
+PARAM_TYPES = ("string", "int", "float", "bool", "choice", "seed", "image", "folder")
 PARAM_KEYS = {"type", "targets", "default", "help", "min", "max", "choices", "aliases"}
 # Keys a batch job uses for itself, so no parameter may take these names.
 RESERVED_NAMES = {"name", "workflow", "count"}
@@ -47,7 +49,8 @@ TRUE_WORDS = {"true", "yes", "on", "1"}
 FALSE_WORDS = {"false", "no", "off", "0"}
 JSON_LIMIT = 64 << 20  # a workflow or parameter map: the largest shipped one is about 100 KB
 TYPE_WORDS = {"string": "text", "int": "a whole number", "float": "a number", "bool": "true or false",
-              "seed": "a whole number (a seed)", "image": "an image file path"}
+              "seed": "a whole number (a seed)", "image": "an image file path",
+              "folder": "a folder of images (and .txt captions)"}
 
 
 @dataclass(frozen=True)
@@ -77,13 +80,18 @@ class Parameter:
         """``value`` checked and converted to this parameter's type; ``from_text`` for command-line strings."""
         where = f"parameter {self.name!r}" + (f" of workflow {workflow!r}" if workflow else "")
         wrong = InputError(f"{where} expects {self.describe_type()}, got {value!r}")
-        if self.type in ("string", "image"):
+        if self.type in ("string", "image", "folder"):
             if not isinstance(value, str):
                 raise wrong
             if self.type == "image":
                 path = Path(value).expanduser()
                 if not path.is_file():
                     raise InputError(f"{where}: no such image file: {value}")
+                return str(path.resolve())
+            if self.type == "folder":
+                path = Path(value).expanduser()
+                if not path.is_dir():
+                    raise InputError(f"{where}: no such folder: {value}")
                 return str(path.resolve())
             return value
         if self.type == "bool":
@@ -307,6 +315,12 @@ class ApiWorkflow:
                 if k in self.parameters and self.parameters[k].type == "image" and isinstance(v, str)
                 and Path(v).is_file()}
 
+    def folder_parameters(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Parameter name -> local folder for the folder parameters among ``values`` (uploaded before queueing)."""
+        return {k: v for k, v in values.items()
+                if k in self.parameters and self.parameters[k].type == "folder" and isinstance(v, str)
+                and Path(v).is_dir()}
+
     def bind(self, values: Mapping[str, Any], uploaded: Mapping[str, str] | None = None) -> dict:
         """A copy of the prompt with ``values`` written into their targets; ``uploaded`` maps image parameters to
         the names the server gave the uploaded files."""
@@ -314,7 +328,7 @@ class ApiWorkflow:
         uploaded = uploaded or {}
         for key, value in values.items():
             parameter = self.parameter(key)
-            if parameter.type == "image" and key in uploaded:
+            if parameter.type in ("image", "folder") and key in uploaded:
                 value = uploaded[key]
             for target in parameter.targets:
                 node_id, _ = self._literal_input(target.node, target.input)

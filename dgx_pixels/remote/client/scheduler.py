@@ -75,7 +75,7 @@ def file_suffix(server_name: str) -> str:
     """The server's file suffix when it is a plain one (.png, .json...), else .bin: the name the server chose never
     shapes the local file beyond that."""
     suffix = Path(server_name).suffix.lower()
-    return suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ".bin"
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,12}", suffix) else ".bin"  # .safetensors included
 
 
 def check_download(data: bytes, server_name: str, local_name: str, url: str) -> None:
@@ -261,6 +261,8 @@ class BatchRun:
             uploads = {}
             for pname, path in workflow.image_parameters(job.params).items():
                 uploads[pname] = await server.upload_image(Path(path))
+            for pname, path in workflow.folder_parameters(job.params).items():
+                uploads[pname] = await server.upload_folder(Path(path))
             prompt = workflow.bind(job.params, uploads)
         except ServerUnreachable:
             self.pending.appendleft(job)

@@ -21,6 +21,7 @@ from .replies import describe_rejection, reply_object, reply_text
 from .records import (BadReply, ClientError, EventKind, JobRecord, PromptRejected, ServerError, ServerUnreachable,
                       normalise_url, safe_name)
 
+CAPTION_BYTES = 64 << 10  # a training image's caption file: a line of text
 CANCEL_WAIT = 15.0  # seconds a cancel waits for the server to let go of an interrupted prompt
 
 
@@ -237,20 +238,51 @@ class Server:
     async def upload_image(self, path: Path) -> str:
         """Upload a local file into the server's input folder under a content-addressed name (so repeated
         uploads are free and never renamed); returns the name LoadImage-style inputs take."""
+        data = self._image_bytes(path)
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in self.uploads:
+            return self.uploads[digest]
+        uploaded = await self._upload(path, data, f"{safe_name(path.stem)}-{digest[:12]}{path.suffix.lower()}")
+        self.uploads[digest] = uploaded
+        return uploaded
+
+    async def upload_folder(self, folder: Path) -> str:
+        """Upload a folder's images (and the .txt caption beside each) into ``training/<name>-<digest>`` of the
+        server's input folder, named by the contents (a changed set never mixes with an older upload); returns
+        that subfolder."""
+        files = {}
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.suffix.lower() in FORMAT_OF_SUFFIX:
+                files[path.name] = self._image_bytes(path)
+                caption = path.with_suffix(".txt")
+                if caption.is_file():
+                    files[caption.name] = read_limited(caption, CAPTION_BYTES, "caption file")
+        if not files:
+            raise ClientError(f"{folder}: no images ({', '.join(sorted(FORMAT_OF_SUFFIX))}) to upload")
+        digest = hashlib.sha256()
+        for name, data in files.items():
+            digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        subfolder = f"training/{safe_name(folder.name)}-{digest.hexdigest()[:12]}"
+        for name, data in files.items():
+            await self._upload(folder / name, data, safe_name(Path(name).stem) + Path(name).suffix.lower(),
+                               subfolder)
+        return subfolder
+
+    def _image_bytes(self, path: Path) -> bytes:
         data = read_limited(path, self.settings.max_reply_bytes, "image to upload")
         try:
             check_image_bytes(data, str(path), suffix=path.suffix if path.suffix.lower() in FORMAT_OF_SUFFIX else None)
         except InputError as err:
             raise ClientError(str(err)) from None
-        digest = hashlib.sha256(data).hexdigest()
-        if digest in self.uploads:
-            return self.uploads[digest]
-        name = f"{safe_name(path.stem)}-{digest[:12]}{path.suffix.lower()}"
+        return data
 
+    async def _upload(self, path: Path, data: bytes, name: str, subfolder: str = "") -> str:
         def form() -> aiohttp.FormData:
             body = aiohttp.FormData()
             body.add_field("image", data, filename=name, content_type="application/octet-stream")
             body.add_field("overwrite", "true")
+            if subfolder:
+                body.add_field("subfolder", subfolder)
             return body
 
         status, answer = await self.request("POST", "/upload/image", form=form)
@@ -261,9 +293,7 @@ class Server:
         if not isinstance(info.get("name"), str) or not isinstance(info.get("subfolder", ""), str):
             raise BadReply(f"the server sent {reply_text(answer)} for POST /upload/image; expected its name and "
                            "subfolder")
-        uploaded = f"{info['subfolder']}/{info['name']}" if info.get("subfolder") else info["name"]
-        self.uploads[digest] = uploaded
-        return uploaded
+        return f"{info['subfolder']}/{info['name']}" if info.get("subfolder") else info["name"]
 
     async def submit(self, prompt: dict, prompt_id: str, titles: Mapping[str, str]) -> None:
         """Queue ``prompt`` under ``prompt_id``. A rejection raises PromptRejected with the node errors by title;

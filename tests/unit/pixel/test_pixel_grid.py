@@ -133,3 +133,11 @@ def test_overlay_draws_the_cuts():
     grids = pixel_grid.detect_grid(image, big_mask)
     overlay = pixel_grid.draw_grid(image, grids)
     assert not torch.equal(overlay[0, :, 8], image[0, :, 8]) and torch.equal(overlay[0, 3, 3], image[0, 3, 3])
+
+
+def test_small_cell_ranges_on_native_art_end():
+    """Walking cuts over 1x art with only 2-4 pixel cells allowed used to stand still on one cut for ever."""
+    rgb, mask = true_sprite(16, 12)
+    image, big_mask = blow_up(rgb, mask, uniform_cuts(16, 1), uniform_cuts(12, 1))
+    grids = pixel_grid.detect_grid(image, big_mask, min_cell=2.0, max_cell=3.999)
+    assert grids.for_image(0).input_size == (16, 12)

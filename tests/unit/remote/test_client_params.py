@@ -100,6 +100,34 @@ def test_bool_choice_and_image_parameters(tmp_path, workflow):
     assert wf.bind(values, {"picture": "in-abc.png"})["2"]["inputs"]["text"] == "in-abc.png"
 
 
+def test_folder_parameters_take_a_local_folder_and_bind_the_uploaded_subfolder(tmp_path, workflow):
+    param_map = {"parameters": {"dataset": {"type": "folder", "targets": [{"node": "Positive Prompt",
+                                                                          "input": "text"}]}}}
+    wf = ApiWorkflow.from_dict(workflow.prompt, param_map, name="folders")
+    with pytest.raises(InputError, match="parameter 'dataset' of workflow 'folders': no such folder"):
+        wf.resolve({"dataset": str(tmp_path / "missing")})
+    values = wf.resolve({"dataset": str(tmp_path)})
+    assert wf.folder_parameters(values) == {"dataset": str(tmp_path.resolve())} and wf.image_parameters(values) == {}
+    assert wf.bind(values, {"dataset": "training/art-abc"})["2"]["inputs"]["text"] == "training/art-abc"
+
+
+def test_generate_takes_a_trained_lora_by_name_and_train_checks_its_folder(tmp_path):
+    from dgx_pixels.cli.main import build_parser
+    from dgx_pixels.cli.train import _values
+
+    parser = build_parser()
+    assert parser.parse_args(["generate", "items", "--lora", "mystyle"]).lora == "mystyle.safetensors"
+    assert parser.parse_args(["generate", "items", "--lora", "pixel-art-xl.safetensors"]).lora == \
+        "pixel-art-xl.safetensors"
+    args = parser.parse_args(["train", str(tmp_path), "--name", "hero", "--character", "--steps", "10"])
+    assert _values(args) == {"dataset": str(tmp_path), "lora_name": "hero", "trigger": "hero", "steps": "10",
+                             "sprite_type": "character sprite, full body"}
+    with pytest.raises(InputError, match="leave out --flip"):
+        _values(parser.parse_args(["train", str(tmp_path), "--name", "hero", "--character", "--flip"]))
+    with pytest.raises(InputError, match="no such folder"):
+        _values(parser.parse_args(["train", str(tmp_path / "nope"), "--name", "hero"]))
+
+
 @pytest.mark.parametrize("param_map, message", [
     ({"parameters": {"x": {"targets": [{"node": "Nope", "input": "text"}]}}},
      "parameter 'x': no node titled 'Nope'"),

@@ -1,0 +1,158 @@
+"""LoRA training on the tiny SD1.5-layout model, on the CPU: the shipped train_pixel_lora workflow and `dgx-pixels
+train` train end to end; the loss goes down; the saved LoRA has the trainer's keys, loads with the core LoRA loader
+by name and changes a fixed-seed image of a generation workflow.
+
+The tiny SDXL-layout model takes about 50 s a training step on a shared 2-core CPU (ten transformer blocks at two
+levels with SDXL's 2048-wide context); the SD1.5 one, built the same way, a fraction of that.
+
+ComfyUI's trainer draws each step's noise level at random (seeded by the training seed), so single-step losses jump
+by 10x. The loss going down is shown against a run with the same seed that cannot learn (the smallest learning rate):
+both see the same noise at every step, so their first losses agree and the learning run's later losses are lower."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from safetensors import safe_open
+
+from dgx_pixels.library.folder import CHECKOUT_WORKFLOWS
+from dgx_pixels.remote.params import ApiWorkflow
+from paths import REPO
+from pixel_art import blow_up, true_sprite, uniform_cuts
+from tiny_checkpoint import CHECKPOINT_NAME
+
+# 64x64 training images (8x8 latents), few steps, fp32 without gradient checkpointing: small work for a CPU.
+STEPS = 60
+TINY_TRAINING = {"checkpoint": CHECKPOINT_NAME, "resolution": 64, "steps": STEPS, "rank": 4, "learning_rate": 0.002,
+                 "batch_size": 1, "seed": 5, "precision": "fp32", "Train LoRA.lora_dtype": "fp32",
+                 "Train LoRA.gradient_checkpointing": False}
+
+
+@pytest.fixture(scope="module")
+def trainer(comfy):
+    return comfy
+
+
+def made_set(folder, count: int = 4):
+    """``count`` 16x12 sprites blown up 3x (each a different random sprite), one with a caption file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed in range(count):
+        rgb, mask = true_sprite(16, 12, seed=seed)
+        image, big_mask = blow_up(rgb, mask, uniform_cuts(16, 3), uniform_cuts(12, 3))
+        alpha = ((1 - big_mask[0].numpy()) * 255).astype(np.uint8)
+        rgba = np.dstack([(image[0].numpy() * 255).astype(np.uint8), alpha])
+        Image.fromarray(rgba, "RGBA").save(folder / f"hero_{seed}.png")
+    (folder / "hero_0.txt").write_text("a hero facing right")
+    return folder
+
+
+def saved_lora(server, outputs, title="Save LoRA"):
+    ui = outputs[ApiWorkflow.load(CHECKOUT_WORKFLOWS / "api" / "train_pixel_lora.json").node_id(title)]
+    ref = ui["loras"][0]
+    return server.base_dir / "output" / ref["subfolder"] / ref["filename"], ui["dgx_loss"][0]
+
+
+def train(server, name: str, **values) -> tuple[dict, float]:
+    workflow = ApiWorkflow.load(CHECKOUT_WORKFLOWS / "api" / "train_pixel_lora.json")
+    resolved = workflow.resolve({**TINY_TRAINING, "lora_name": name, "trigger": name, **values})
+    prompt = workflow.bind(resolved, {"dataset": "training/made"})  # as the client binds its upload
+    started = time.monotonic()
+    outputs = server.run(prompt, timeout=900)
+    return outputs, time.monotonic() - started
+
+
+def test_the_shipped_workflow_trains_a_lora_whose_loss_goes_down(trainer):
+    made_set(trainer.base_dir / "input" / "training" / "made")
+    outputs, seconds = train(trainer, "madestyle")
+    path, loss = saved_lora(trainer, outputs)
+    _, frozen = saved_lora(trainer, train(trainer, "frozen", learning_rate=0.0000001)[0])
+    # Per step, the learning run's loss over the frozen run's (the same noise level): below 1 once it learns.
+    ratios = np.array(loss["values"]) / np.array(frozen["values"])
+    first, last = np.exp(np.log(ratios[:10]).mean()), np.exp(np.log(ratios[-20:]).mean())
+    print(f"\ntrained {STEPS} steps in {seconds:.1f} s (server time, model load included); loss over the frozen "
+          f"run's at the same noise: {first:.3f} over the first 10 steps, {last:.3f} over the last 20 (geometric "
+          f"means)\nlearning: {[round(v, 4) for v in loss['values']]}\nfrozen:   "
+          f"{[round(v, 4) for v in frozen['values']]}")
+    assert path.name == "madestyle.safetensors" and loss["steps"] == STEPS
+    assert last < 0.9 and last < first
+    with safe_open(str(path), "pt") as lora:
+        keys = set(lora.keys())
+        assert json.loads(lora.metadata()["dgx_pixels.loss"])["steps"] == STEPS
+        assert lora.metadata()["dgx_pixels.trigger"] == "madestyle"
+        up = [k for k in keys if k.endswith(".lora_up.weight")]
+        assert up and all(k.startswith("diffusion_model.") for k in keys)
+        assert {k.replace("lora_up", "lora_down") for k in up} <= keys
+        assert any(float(lora.get_tensor(k).abs().max()) > 0 for k in up), "the LoRA learned nothing"
+    graph = next(ui for ui in outputs.values() if ui.get("images"))["images"][0]
+    assert trainer.fetch(graph).size == (840, 520)
+
+
+def generate(server, lora_strength: float) -> np.ndarray:
+    prompt = {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": CHECKPOINT_NAME}},
+        "2": {"class_type": "LoraLoader", "inputs": {"model": ["1", 0], "clip": ["1", 1],
+                                                      "lora_name": "madestyle.safetensors",
+                                                      "strength_model": lora_strength, "strength_clip": 0.0}},
+        "3": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["2", 1], "text": "madestyle, hero"}},
+        "4": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["2", 1], "text": "blurry"}},
+        "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+        "6": {"class_type": "KSampler", "inputs": {
+            "model": ["2", 0], "positive": ["3", 0], "negative": ["4", 0], "latent_image": ["5", 0], "seed": 7,
+            "steps": 2, "cfg": 5.0, "sampler_name": "euler", "scheduler": "normal", "denoise": 1.0}},
+        "7": {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["1", 2]}},
+        "8": {"class_type": "SaveImage", "inputs": {"images": ["7", 0], "filename_prefix": f"lora{lora_strength}"}},
+    }
+    outputs = server.run(prompt)
+    return np.asarray(server.fetch(outputs["8"]["images"][0]).convert("RGB"), dtype=np.float32)
+
+
+def test_the_trained_lora_loads_by_name_with_the_core_loader_and_changes_the_image(trainer):
+    if not (trainer.base_dir / "output" / "loras" / "madestyle.safetensors").exists():
+        pytest.skip("needs the LoRA trained by the test above")
+    without, with_lora = generate(trainer, 0.0), generate(trainer, 1.0)
+    print(f"\nmean pixel change from the LoRA at a fixed seed: {np.abs(with_lora - without).mean():.2f} levels")
+    assert np.abs(with_lora - without).mean() > 1.0
+    assert "lora key not loaded" not in trainer.log()
+
+
+def test_a_folder_with_nothing_usable_stops_the_run_with_one_line(trainer):
+    folder = trainer.base_dir / "input" / "training" / "unusable"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (1, 1)).save(folder / "dot.png")
+    (folder / "notes.md").write_text("# not an image")
+    workflow = ApiWorkflow.load(CHECKOUT_WORKFLOWS / "api" / "train_pixel_lora.json")
+    prompt = workflow.bind(workflow.resolve({**TINY_TRAINING, "lora_name": "never"}), {"dataset": "training/unusable"})
+    error = trainer.execution_error(prompt)
+    assert "Pixel Art Training Set" in error["exception_message"]
+    assert "dot.png: too small: 1x1" in error["exception_message"] and "notes.md: not an image file" in \
+        error["exception_message"]
+    assert not (trainer.base_dir / "output" / "loras" / "never.safetensors").exists()
+
+
+def test_train_command_trains_downloads_and_a_generation_workflow_uses_the_lora_by_name(trainer, tmp_path):
+    art = made_set(tmp_path / "my art", count=3)
+    (art / "notes.md").write_text("not an image: ignored")
+    options = [f"--set={key}={value}" for key, value in TINY_TRAINING.items() if key != "steps"]
+    started = time.monotonic()
+    command = [sys.executable, "-m", "dgx_pixels", "train", str(art), "--name", "cmdstyle", "--trigger", "cmdstyle",
+               "--steps", "6", "--server", trainer.url, "-o", str(tmp_path / "run"), "-q", *options]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr + done.stdout
+    print(f"\ndgx-pixels train, 6 steps: {time.monotonic() - started:.1f} s\n{done.stdout}")
+    assert (tmp_path / "run" / "train" / "save-lora.safetensors").exists()
+    assert (tmp_path / "run" / "train" / "loss-graph.png").exists()
+    assert "--lora cmdstyle" in done.stdout and "loss" in done.stdout
+    assert (trainer.base_dir / "output" / "loras" / "cmdstyle.safetensors").exists()
+    # A generation workflow takes it by name (no suffix), through the same parameter as any LoRA.
+    command = [sys.executable, "-m", "dgx_pixels", "generate", "items", "--item", "sword", "--lora", "cmdstyle",
+               "--set", f"checkpoint={CHECKPOINT_NAME}", "--set", "width=64", "--set", "height=64", "--steps", "2",
+               "--server", trainer.url, "-o", str(tmp_path / "items"), "-q"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr + done.stdout
+    manifest = json.loads((tmp_path / "items" / "manifest.json").read_text())
+    assert manifest["jobs"][0]["params"]["lora"] == "cmdstyle.safetensors"
