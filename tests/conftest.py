@@ -10,6 +10,7 @@ import tiny_checkpoint
 import tiny_sdxl
 from comfy_server import ComfyServer
 from dgx_pixels.host import provision as hostlib
+from redis_server import broker  # noqa: F401 (the queue tests' redis-server fixture)
 
 TINY_CHECKPOINT_NAME = tiny_checkpoint.CHECKPOINT_NAME
 TINY_LORA_NAME = tiny_checkpoint.LORA_NAME

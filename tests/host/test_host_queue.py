@@ -30,15 +30,6 @@ WORKER_TIMEOUTS = ("--visibility-timeout", "12", "--lease", "4")
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("broker")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
 def comfy_b(host, tiny_checkpoint_path, tmp_path_factory):
     server = ComfyServer(host, tmp_path_factory.mktemp("comfy-b"), models={"checkpoints": [tiny_checkpoint_path]})
     try:

@@ -69,3 +69,13 @@ class RedisServer:
     def log_tail(self, lines: int = 30) -> str:
         path = self.folder / "redis.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    """A redis-server for the tests of one module (import this fixture into the module or its conftest)."""
+    server = RedisServer(tmp_path_factory.mktemp("broker")).start()
+    try:
+        yield server
+    finally:
+        server.stop()

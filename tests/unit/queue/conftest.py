@@ -7,16 +7,6 @@ from dgx_pixels.queue.store import Store
 from dgx_pixels.remote.batchfile import expand
 from dgx_pixels.remote.params import ApiWorkflow
 from paths import DATA
-from redis_server import RedisServer
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("broker")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
