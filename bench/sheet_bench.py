@@ -18,7 +18,8 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 from dgx_pixels.export.bevy import export_bevy  # noqa: E402
 from dgx_pixels.sheets.assemble import assemble_sheet  # noqa: E402
 from dgx_pixels.sheets.frames import parse_tag_spec  # noqa: E402
-from dgx_pixels.sheets.slice import label_components, slice_components  # noqa: E402
+from dgx_pixels.image.regions import label_array  # noqa: E402
+from dgx_pixels.sheets.slice import slice_components  # noqa: E402
 from sheet_samples import figure  # noqa: E402
 from timing import best_of  # noqa: E402
 
@@ -41,7 +42,7 @@ def main() -> None:
     for row in range(0, 256, 4):
         snake[row, :] = True
         snake[row:row + 4, 255 if (row // 4) % 2 == 0 else 0] = True
-    seconds, _ = best_of(lambda: label_components(snake))
+    seconds, _ = best_of(lambda: label_array(snake.numpy()))
     print(f"label a 256x256 zig-zag (~16,000 pixels long): {seconds * 1000:.0f} ms")
     sheet, layout = assemble_sheet(frames, tags)
     with tempfile.TemporaryDirectory() as folder:

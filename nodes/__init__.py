@@ -3,9 +3,9 @@ from typing_extensions import override
 
 from comfy_api.latest import ComfyExtension, io
 
-from . import alpha, export, palettes, pixel, poses, prompts, sheets, tiling
+from . import alpha, character, export, palettes, pixel, poses, prompts, sheets, tiling
 
-NODE_MODULES = (alpha, export, palettes, pixel, poses, prompts, sheets, tiling)
+NODE_MODULES = (alpha, character, export, palettes, pixel, poses, prompts, sheets, tiling)
 
 
 class DgxPixelsExtension(ComfyExtension):

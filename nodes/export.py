@@ -8,7 +8,7 @@ from comfy_api.latest import io
 
 from ..dgx_pixels.sheets.layout import ASSET_KINDS
 from ..dgx_pixels.export.bevy import export_bevy
-from ..dgx_pixels.export.safe_write import ENV_ROOTS, allowed_roots
+from ..dgx_pixels.export.paths import ENV_ROOTS, allowed_roots
 from ..dgx_pixels.image.ops import check_image, check_mask, join_alpha, split_alpha
 from .runtime import CATEGORY, node_id, user_errors
 from . import previews
@@ -68,7 +68,7 @@ class BevyExport(io.ComfyNode):
                                  kind=None if folder == "auto" else folder, png_meta=png_meta,
                                  require_bevy=must_be_bevy_project)
             files = [str(path) for path in result.files]
-            summary = [f"Exported {result.asset_path} into {result.project}"]
+            summary = [f"Exported {result.asset_path} into {result.project}", *result.write.set_aside]
             if result.write.written:
                 summary.append(f"written: {', '.join(p.name for p in result.write.written)}")
             if result.write.unchanged:

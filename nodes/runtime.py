@@ -9,7 +9,7 @@ import comfy.model_management
 import comfy.utils
 
 from ..dgx_pixels.image import ops as imageops
-from ..dgx_pixels.common.errors import InputError
+from ..dgx_pixels.common.errors import InputError, describe_os_error
 
 NODE_PREFIX = "DGXPixels"
 CATEGORY = "DGX-Pixels"
@@ -42,11 +42,14 @@ def progress_bar(total: int) -> comfy.utils.ProgressBar:
 
 @contextlib.contextmanager
 def user_errors(node_name: str):
-    """Turn an InputError from the core into a clear error naming the node (ComfyUI shows it to the user)."""
+    """Turn an InputError from the core, or a file the system refused, into a clear error naming the node
+    (ComfyUI shows it to the user)."""
     try:
         yield
     except InputError as err:
         raise ValueError(f"{node_name}: {err}") from None
+    except OSError as err:
+        raise ValueError(f"{node_name}: {describe_os_error(err)}") from None
 
 
 def image_and_mask(image: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:

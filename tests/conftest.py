@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import tiny_checkpoint
+import tiny_sdxl
 from comfy_server import ComfyServer
 from dgx_pixels.host import provision as hostlib
 
@@ -18,9 +19,11 @@ SERVER_TEST_FOLDERS = {"host", "browser"}
 
 
 def pytest_collection_modifyitems(items):
-    """Tests under host/ and browser/ run against a real ComfyUI server: ``-m "not host"`` leaves them out."""
+    """Tests under host/ and browser/ run against a real ComfyUI server, and others need the provisioned host:
+    ``-m "not host"`` leaves all of them out (what runs from a source archive with only the package's needs)."""
     for item in items:
-        if SERVER_TEST_FOLDERS & set(item.path.relative_to(Path(__file__).parent).parts[:1]):
+        in_folder = SERVER_TEST_FOLDERS & set(item.path.relative_to(Path(__file__).parent).parts[:1])
+        if in_folder or "host" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.host)
 
 
@@ -49,6 +52,19 @@ def tiny_checkpoint_path(host) -> Path:
 @pytest.fixture(scope="session")
 def tiny_lora_path(tiny_checkpoint_path) -> Path:
     return tiny_checkpoint_path.with_name(TINY_LORA_NAME)
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_models(host) -> dict[str, Path]:
+    """The tiny SDXL checkpoint, OpenPose ControlNet and LoRA (the real SDXL layout), by the model folder each goes
+    in; built once per machine beside the SD1.5 one (3 MB in all, about 15 s)."""
+    folder = hostlib.cache_dir() / "test-models" / f"v{tiny_sdxl.FORMAT_VERSION}"
+    paths = {"checkpoints": folder / tiny_sdxl.CHECKPOINT_NAME, "controlnet": folder / tiny_sdxl.CONTROLNET_NAME,
+             "loras": folder / tiny_sdxl.LORA_NAME}
+    if not all(path.exists() for path in paths.values()):
+        subprocess.run([host.python, tiny_sdxl.__file__, "--comfyui", host.comfyui, "--out", str(folder)],
+                       check=True)
+    return paths
 
 
 @pytest.fixture(scope="session")

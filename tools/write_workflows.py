@@ -13,20 +13,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "support"))
 
-from comfy_server import ComfyServer  # noqa: E402
 from dgx_pixels.host.provision import require_host  # noqa: E402
+from dgx_pixels.host.server import LocalServer  # noqa: E402
 from dgx_pixels.library.definitions import write_library  # noqa: E402
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dgx-pixels-workflows-") as base:
-        server = ComfyServer(require_host(), Path(base)).start()
-        try:
+        with LocalServer(require_host(), Path(base)) as server:
             object_info = server.object_info()
-        finally:
-            server.stop()
     for path in write_library(object_info):
         print(path.relative_to(ROOT))
     return 0

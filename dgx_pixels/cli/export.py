@@ -4,25 +4,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from ..common.errors import InputError
 from ..common.files import write_atomic
-from ..common.sizes import parse_size
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        return parse_size(text)
-    except InputError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+from .files import check_output_folder, png_output, refuse_overwriting_inputs
+from .options import (ImageInputs, add_image_input_options, fraction, non_negative_float, non_negative_int,
+                      positive_int, size)
 
 
 def _pivot(text: str) -> tuple[float, float]:
     try:
-        x, y = (float(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a pivot like 0.5,1.0") from None
+        x, y = (fraction(part) for part in text.split(","))
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a pivot like 0.5,1.0 (fractions from 0 to 1)") from None
     return x, y
 
 
@@ -32,55 +28,65 @@ def _sheet_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--tags", default="", help="animations in frame order, e.g. 'idle:4@120ms, walk_E:8@80ms "
                                                  "pingpong' (default: untagged)")
     group.add_argument("--layout", default="rows", help="rows (one row per animation) or packed")
-    group.add_argument("--columns", type=int, default=0, help="frames per row when packed (0: about square)")
-    group.add_argument("--cell", type=_size, default=(0, 0), metavar="WxH", help="cell size (default: automatic)")
+    group.add_argument("--columns", type=non_negative_int, default=0,
+                       help="frames per row when packed (0: about square)")
+    group.add_argument("--cell", type=size, default=(0, 0), metavar="WxH", help="cell size (default: automatic)")
     group.add_argument("--align", default="baseline", help="baseline (feet on one line), centre or pivot")
     group.add_argument("--pivot", type=_pivot, default=(0.5, 1.0), metavar="X,Y",
                        help="pivot as fractions of the frame, for --align pivot (default: 0.5,1.0)")
-    group.add_argument("--padding", type=int, default=0, help="pixels between frames")
-    group.add_argument("--extrude", type=int, default=0, help="edge pixels repeated around each frame")
+    group.add_argument("--padding", type=non_negative_int, default=0, help="pixels between frames")
+    group.add_argument("--extrude", type=non_negative_int, default=0, help="edge pixels repeated around each frame")
     group.add_argument("--trim", action="store_true", help="store frames as tight as their opaque pixels")
     group.add_argument("--dedupe", action="store_true", help="identical frames share one rectangle")
 
 
 def _tileset_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("tileset")
-    group.add_argument("--spacing", type=int, default=0, help="pixels between tiles (default: 0)")
-    group.add_argument("--margin", type=int, default=0, help="pixels around the tileset (default: 0)")
-    group.add_argument("--tile-columns", type=int, default=0, help="tiles per row (0: about square)")
+    group.add_argument("--spacing", type=non_negative_int, default=0, help="pixels between tiles (default: 0)")
+    group.add_argument("--margin", type=non_negative_int, default=0, help="pixels around the tileset (default: 0)")
+    group.add_argument("--tile-columns", type=non_negative_int, default=0, help="tiles per row (0: about square)")
     group.add_argument("--autotile", default="none", help="none, 'corner 16' or 'blob 47' (tiles in that order)")
-    group.add_argument("--seam-tolerance", type=float, default=1.5, help="seam check tolerance (default: 1.5)")
+    group.add_argument("--seam-tolerance", type=non_negative_float, default=1.5,
+                       help="seam check tolerance (default: 1.5)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     sheet = subparsers.add_parser("sheet", help="assemble PNG frames into a sprite sheet (+ Aseprite JSON)")
-    sheet.add_argument("frames", nargs="+", type=Path, help="frame images in order")
+    sheet.add_argument("frames", nargs="+", type=Path, action=ImageInputs,
+                       help="frame images in order (files, or a folder of them)")
     sheet.add_argument("-o", "--output", type=Path, required=True, help="sheet PNG to write (OUT.json beside it)")
     _sheet_options(sheet)
+    add_image_input_options(sheet)
     sheet.set_defaults(func=_sheet)
 
     tiles = subparsers.add_parser("tileset", help="assemble PNG tiles into a tileset (+ Tiled .tsx and JSON)")
-    tiles.add_argument("tiles", nargs="+", type=Path, help="tile images in order, all one size")
+    tiles.add_argument("tiles", nargs="+", type=Path, action=ImageInputs,
+                       help="tile images in order, all one size (files, or a folder of them)")
     tiles.add_argument("-o", "--output", type=Path, required=True, help="tileset PNG to write (.tsx beside it)")
     _tileset_options(tiles)
+    add_image_input_options(tiles)
     tiles.set_defaults(func=_tileset)
 
     cut = subparsers.add_parser("slice", help="cut one image of several poses into frame PNGs")
-    cut.add_argument("image", type=Path)
+    cut.add_argument("image", type=Path, help="one image holding several poses")
     cut.add_argument("-o", "--output", type=Path, required=True, help="folder for <image>_000.png, ...")
-    cut.add_argument("--by", choices=("grid", "transparency", "background"), default="transparency")
-    cut.add_argument("--grid-cell", type=_size, default=(0, 0), metavar="WxH")
-    cut.add_argument("--grid", type=_size, default=(0, 0), metavar="COLSxROWS", help="grid column and row count")
-    cut.add_argument("--min-size", type=int, default=4, help="smallest shape kept, in opaque pixels")
-    cut.add_argument("--gap", type=int, default=1, help="parts this close belong to one pose")
+    cut.add_argument("--by", choices=("grid", "transparency", "background"), default="transparency",
+                     help="what separates the poses: a grid, transparency, or a flat backdrop colour "
+                          "(default: %(default)s)")
+    cut.add_argument("--grid-cell", type=size, default=(0, 0), metavar="WxH", help="grid cell size, for --by grid")
+    cut.add_argument("--grid", type=size, default=(0, 0), metavar="COLSxROWS", help="grid column and row count")
+    cut.add_argument("--min-size", type=positive_int, default=4, help="smallest shape kept, in opaque pixels")
+    cut.add_argument("--gap", type=non_negative_int, default=1, help="parts this close belong to one pose")
     cut.add_argument("--key-colour", default="", help="backdrop colour for --by background (default: border)")
-    cut.add_argument("--cell", type=_size, default=(0, 0), metavar="WxH", help="output frame size (default: auto)")
+    cut.add_argument("--cell", type=size, default=(0, 0), metavar="WxH", help="output frame size (default: auto)")
+    add_image_input_options(cut)
     cut.set_defaults(func=_slice)
 
     export = subparsers.add_parser("export", help="export to a game engine; recover or list previous versions")
     actions = export.add_subparsers(dest="export_command", metavar="ACTION", required=True)
     bevy = actions.add_parser("bevy", help="assemble frames (or tiles) and write them into a Bevy project")
-    bevy.add_argument("frames", nargs="+", type=Path, help="frame (or tile) images in order")
+    bevy.add_argument("frames", nargs="+", type=Path, action=ImageInputs,
+                      help="frame (or tile) images in order (files, or a folder of them)")
     bevy.add_argument("--project", required=True, type=Path, help="the Bevy project folder (with Cargo.toml)")
     bevy.add_argument("--name", required=True, help="asset name (folder and file names)")
     bevy.add_argument("--folder", choices=("sprites", "tilesets", "items"), help="assets/ subfolder")
@@ -89,21 +95,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bevy.add_argument("--any-folder", action="store_true", help="allow a folder without a bevy Cargo.toml")
     _sheet_options(bevy)
     _tileset_options(bevy)
+    add_image_input_options(bevy, overwrites=False)
     bevy.set_defaults(func=_export_bevy)
     recover = actions.add_parser("recover", help="finish an export that was interrupted (crash, power loss)")
-    recover.add_argument("project", type=Path)
+    recover.add_argument("project", type=Path, help="the game project folder")
     recover.set_defaults(func=_recover)
     history = actions.add_parser("history", help="list the kept previous versions of exported files")
-    history.add_argument("project", type=Path)
+    history.add_argument("project", type=Path, help="the game project folder")
     history.set_defaults(func=_history)
 
 
 # ---------------------------------------------------------------------------------------------------- actions
-def _load_frames(paths: list[Path]):
-    from ..image.io import load_image
+def _load_frames(paths: list[Path], max_pixels: int | None):
+    from ..image.io import load_images
     from ..sheets.assemble import frames_from_batches
 
-    loaded = [load_image(path) for path in paths]
+    loaded = load_images(paths, "the frames", max_pixels)
     return frames_from_batches([image for image, _ in loaded], [mask for _, mask in loaded])
 
 
@@ -112,22 +119,23 @@ def _assemble(args: argparse.Namespace) -> int:
     from ..sheets.assemble import assemble_sheet
 
     tags = parse_tag_spec(args.tags) if args.tags.strip() else None
-    return assemble_sheet(_load_frames(args.frames), tags, layout=args.layout, columns=args.columns, cell=args.cell,
-                          align=args.align, pivot=args.pivot, padding=args.padding, extrude=args.extrude,
-                          trim=args.trim, dedupe=args.dedupe)
+    return assemble_sheet(_load_frames(args.frames, args.max_pixels), tags, layout=args.layout, columns=args.columns,
+                          cell=args.cell, align=args.align, pivot=args.pivot, padding=args.padding,
+                          extrude=args.extrude, trim=args.trim, dedupe=args.dedupe)
 
 
 def _assemble_tiles(args: argparse.Namespace, paths):
     from ..sheets.tileset import assemble_tileset
 
-    return assemble_tileset(_load_frames(paths), args.tile_columns, args.spacing, args.margin, args.autotile,
-                            args.seam_tolerance)
+    return assemble_tileset(_load_frames(paths, args.max_pixels), args.tile_columns, args.spacing, args.margin,
+                            args.autotile, args.seam_tolerance)
 
 
 def _sheet(args: argparse.Namespace) -> int:
     from ..export.aseprite import aseprite_array
     from ..image.png import png_bytes, to_rgba8
 
+    _check_outputs(args.frames, [args.output, args.output.with_suffix(".json")], args.force)
     sheet, layout = _assemble(args)
     write_atomic(args.output, png_bytes(to_rgba8(sheet)))
     data = aseprite_array(layout, args.output.name, args.output.stem)
@@ -141,8 +149,10 @@ def _tileset(args: argparse.Namespace) -> int:
     from ..image.png import png_bytes, to_rgba8
     from ..export.tiled import tileset_json, tileset_tsx
 
-    sheet, layout = _assemble_tiles(args, args.tiles)
     name = args.output.stem
+    _check_outputs(args.tiles, [args.output, args.output.with_suffix(".tsx"),
+                                args.output.with_name(f"{name}.tileset.json")], args.force)
+    sheet, layout = _assemble_tiles(args, args.tiles)
     write_atomic(args.output, png_bytes(to_rgba8(sheet)))
     write_atomic(args.output.with_suffix(".tsx"), tileset_tsx(layout, name, args.output.name).encode())
     write_atomic(args.output.with_name(f"{name}.tileset.json"),
@@ -158,20 +168,30 @@ def _slice(args: argparse.Namespace) -> int:
     from ..image.png import png_bytes, to_rgba8
     from ..sheets.slice import slice_sheet
 
-    image, mask = load_image(args.image)
+    check_output_folder(args.output)
+    image, mask = load_image(args.image, args.max_pixels)
     separate_by = "background colour" if args.by == "background" else args.by
     cells, placement = slice_sheet(image, mask, separate_by, grid_cell=args.grid_cell, grid_columns=args.grid[0],
                                    grid_rows=args.grid[1], min_size=args.min_size, join_gap=args.gap,
                                    key_colour=args.key_colour, cell=args.cell)
-    for number, cell in enumerate(cells):
-        write_atomic(args.output / f"{args.image.stem}_{number:03d}.png", png_bytes(to_rgba8(cell)))
+    targets = [args.output / f"{args.image.stem}_{number:03d}.png" for number in range(len(cells))]
+    refuse_overwriting_inputs([args.image], targets, args.force)
+    for target, cell in zip(targets, cells):
+        write_atomic(target, png_bytes(to_rgba8(cell)))
     print(f"{args.output}: {len(cells)} frames of {placement.cell[0]}x{placement.cell[1]}")
     return 0
 
 
+def _check_outputs(inputs: list[Path], outputs: list[Path], force: bool) -> None:
+    """Before any work: the image is a .png, and no output lands on an input (unless --force)."""
+    png_output(outputs[0])
+    check_output_folder(outputs[0].parent)
+    refuse_overwriting_inputs(inputs, outputs, force)
+
+
 def _project_roots(project: Path) -> list[Path]:
     """The command line writes where its user points: the project folder (plus DGX_PIXELS_EXPORT_ROOTS)."""
-    from ..export.safe_write import allowed_roots
+    from ..export.paths import allowed_roots
 
     if not project.is_dir():
         raise InputError(f"{project}: no such folder")
@@ -180,11 +200,15 @@ def _project_roots(project: Path) -> list[Path]:
 
 def _export_bevy(args: argparse.Namespace) -> int:
     from ..export.bevy import export_bevy
+    from ..export.paths import check_name
 
-    sheet, layout = _assemble_tiles(args, args.frames) if args.tileset else _assemble(args)
     roots = _project_roots(args.project)
+    check_name(args.name)
+    sheet, layout = _assemble_tiles(args, args.frames) if args.tileset else _assemble(args)
     result = export_bevy(sheet, layout, str(roots[0]), args.name, roots, kind=args.folder,
                          png_meta=not args.no_meta, require_bevy=not args.any_folder)
+    for message in result.write.set_aside:
+        print(f"dgx-pixels export: warning: {message}", file=sys.stderr)
     for path in result.write.recovered:
         print(f"finished an interrupted export: {path}")
     for path in result.files:
@@ -201,15 +225,21 @@ def _recover(args: argparse.Namespace) -> int:
     from ..export.safe_write import recover
 
     roots = _project_roots(args.project)
-    restored = recover(roots[0], roots)
-    print("\n".join(f"restored: {path}" for path in restored) or "nothing to recover")
+    recovery = recover(roots[0], roots)
+    for message in recovery.set_aside:
+        print(f"dgx-pixels export: warning: {message}", file=sys.stderr)
+    print("\n".join(f"restored: {path}" for path in recovery.restored) or "nothing to recover")
     return 0
 
 
 def _history(args: argparse.Namespace) -> int:
-    from ..export.safe_write import history
+    from ..export.journal import history
 
-    entries = history(Path(os.path.abspath(args.project)))
+    roots = _project_roots(args.project)
+    listing = history(roots[0].resolve())
+    for problem in listing.skipped:
+        print(f"dgx-pixels export: warning: {problem}; skipped", file=sys.stderr)
+    entries = listing.entries
     for entry in entries:
         files = ", ".join(f"{name} ({info['sha256'][:12]})" for name, info in entry["files"].items())
         print(f"{entry['saved_at']}  {entry['asset']}: {files}\n    {entry['path']}")

@@ -15,22 +15,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setup.add_argument(
         "--comfyui",
         metavar="SOURCE",
-        help="an existing ComfyUI folder (used in place), or a git URL / local git repository to clone at the "
-        f"pinned commit; default: the recorded host, else {hostlib.COMFYUI_URL}",
+        help="an existing ComfyUI folder (used in place, with its own venv/.venv when there is one), a ComfyUI "
+        "Desktop base folder, or a git URL / local git repository to clone at the pinned commit; default: the "
+        f"recorded host, else {hostlib.COMFYUI_URL}",
     )
     setup.add_argument(
         "--torch",
         nargs="+",
-        default=list(hostlib.TORCH_SPEC),
         metavar="REQ",
-        help="pip requirements for torch (default: %(default)s)",
+        help=f"pip requirements for torch, kept for later set-ups (default: as chosen before, else "
+        f"{' '.join(hostlib.TORCH_SPEC)})",
     )
+    setup.add_argument("--python", metavar="PATH",
+                       help="run ComfyUI with this Python (an existing ComfyUI environment: only DGX-Pixels' small "
+                            "requirements are installed into it) instead of a venv in the cache")
     setup.set_defaults(func=_setup)
 
     run = actions.add_parser("run", help="provision if needed, link this pack into custom_nodes and start ComfyUI")
     run.add_argument("--comfyui", metavar="SOURCE", help="as for setup")
-    run.add_argument("--port", type=int, default=8188)
+    run.add_argument("--port", type=int, default=8188, help="port to listen on (default: %(default)s)")
     run.add_argument("--listen", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    run.add_argument("--cpu", action="store_true",
+                     help="run on the CPU even where a GPU is found (without it, a GPU torch cannot use is an error)")
     run.set_defaults(func=_run)
 
     info = actions.add_parser("info", help="print the host's ComfyUI folder, Python and commit")
@@ -41,15 +47,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _setup(args: argparse.Namespace) -> int:
-    host = hostlib.provision(args.comfyui, tuple(args.torch))
-    print(f"host ready: ComfyUI {host.comfyui} @ {host.commit[:8]}, python {host.python}")
+    host = hostlib.provision(args.comfyui, tuple(args.torch or ()), args.python)
+    where = f"ComfyUI {host.comfyui} @ {host.commit[:8]}" if host.comfyui else f"ComfyUI Desktop ({host.custom_nodes})"
+    print(f"host ready: {where}, python {host.python}")
+    if not host.comfyui:
+        print(f"DGX-Pixels linked as {hostlib.link_pack(host)}: restart ComfyUI Desktop to load it")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
     host = hostlib.provision(args.comfyui)
     link = hostlib.link_pack(host)
-    cmd = hostlib.server_command(host, port=args.port, listen=args.listen)
+    cmd = hostlib.server_command(host, port=args.port, listen=args.listen, cpu=args.cpu or None)
     print(f"DGX-Pixels loaded from {link}")
     print(f"ComfyUI: http://{args.listen}:{args.port}/  (Ctrl-C stops it)", flush=True)
     os.execv(cmd[0], cmd)

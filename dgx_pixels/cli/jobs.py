@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from .options import non_negative_int, positive_float, positive_int
 from .progress import ProgressView
 
 EXIT_FAILED = 1
@@ -24,12 +25,15 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", type=Path, metavar="OUTDIR",
                         help="output folder for the files and manifest.json (default: dgx-pixels-runs/<time>-<name>)")
     parser.add_argument("--resume", metavar="MANIFEST", help="continue an interrupted run (its manifest or folder)")
-    parser.add_argument("--queue-depth", type=int, default=2, help="prompts kept waiting per server (default: 2)")
-    parser.add_argument("--job-timeout", type=float, default=None, metavar="S", help="give up on a job after S s")
-    parser.add_argument("--request-timeout", type=float, default=30.0, metavar="S",
-                        help="limit for each HTTP call (default: 30)")
-    parser.add_argument("--retries", type=int, default=4, help="retries per HTTP call, with backoff (default: 4)")
-    parser.add_argument("--server-down-timeout", type=float, default=60.0, metavar="S",
+    parser.add_argument("--queue-depth", type=positive_int, default=2,
+                        help="prompts kept waiting per server (default: 2)")
+    parser.add_argument("--job-timeout", type=positive_float, default=None, metavar="S",
+                        help="give up on a job after S s (waiting for a server, queued or running)")
+    parser.add_argument("--request-timeout", type=positive_float, default=30.0, metavar="S",
+                        help="limit for each HTTP call, connecting included (default: 30)")
+    parser.add_argument("--retries", type=non_negative_int, default=4,
+                        help="retries per HTTP call, with backoff (default: 4)")
+    parser.add_argument("--server-down-timeout", type=positive_float, default=60.0, metavar="S",
                         help="after S s away, a server's jobs go to the other servers (default: 60)")
     parser.add_argument("--forget-history", action="store_true",
                         help="delete finished prompts from the servers' histories (long batches on shared servers)")

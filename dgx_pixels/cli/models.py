@@ -27,12 +27,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _models_dir(args: argparse.Namespace) -> Path:
     if args.models_dir:
         return args.models_dir
-    return hostlib.require_host().comfyui_path / "models"
+    return hostlib.require_host().models_path
 
 
 def _list(args: argparse.Namespace) -> int:
     catalog = modellib.load_catalog(args.catalog)
-    models_dir = args.models_dir or (hostlib.load_host().comfyui_path / "models" if hostlib.load_host() else None)
+    host = hostlib.load_host()
+    models_dir = args.models_dir or (host.models_path if host else None)
     for model in catalog.values():
         installed = models_dir is not None and (models_dir / model.folder / model.filename).exists()
         print(f"{model.name:14} {'installed' if installed else '-':9} {model.size_mb:>6} MB  "

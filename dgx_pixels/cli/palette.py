@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from ..common.errors import InputError
-from .progress import run_per_file
+from .options import ImageInputs, add_image_input_options, check_colours, fraction, non_negative_int
+from .progress import about, run_per_file
 
 DITHER_HELP = "none (default), 'bayer 2', 'bayer 4', 'bayer 8', floyd-steinberg or atkinson"
 
@@ -20,30 +21,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(func=_list)
 
     extract = actions.add_parser("extract", help="one palette for all inputs, saved as .hex/.gpl/.pal/.txt")
-    extract.add_argument("inputs", nargs="+", type=Path, metavar="IN")
-    extract.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
-    extract.add_argument("--colours", "--colors", type=int, default=16, help="colour count; 0 = automatic")
-    extract.add_argument("--seed", type=int, default=0)
+    extract.add_argument("inputs", nargs="+", type=Path, metavar="IN", action=ImageInputs,
+                         help="images (files, or a folder of them); one palette for all")
+    extract.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
+                         help="palette file to write: .hex, .gpl, .pal or .txt")
+    extract.add_argument("--colours", "--colors", type=non_negative_int, default=16,
+                         help="colour count; 0 = automatic")
+    extract.add_argument("--seed", type=non_negative_int, default=0, help="seed of the colour fit (default: 0)")
     extract.add_argument("--keep", nargs="*", default=[], metavar="HEX", help="colours that must be in it")
+    add_image_input_options(extract, overwrites=False)
     extract.set_defaults(func=_extract)
 
     apply = actions.add_parser("apply", help="repaint images with a palette (given, or extracted per image)")
-    apply.add_argument("inputs", nargs="+", type=Path, metavar="IN")
+    apply.add_argument("inputs", nargs="+", type=Path, metavar="IN", action=ImageInputs,
+                       help="images (files, or a folder of them)")
     apply.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
                        help="a file for one input, else a folder (results keep their input's name, as .png)")
     source = apply.add_mutually_exclusive_group(required=True)
-    source.add_argument("--colours", "--colors", type=int,
+    source.add_argument("--colours", "--colors", type=non_negative_int,
                         help="extract this many colours (per image, or for all with --lock)")
     source.add_argument("--palette", help="a built-in palette name or a palette file")
     apply.add_argument("--lock", action="store_true", help="with --colours: one palette for all inputs")
-    apply.add_argument("--seed", type=int, default=0)
+    apply.add_argument("--seed", type=non_negative_int, default=0, help="seed of the colour fit (default: 0)")
     apply.add_argument("--dither", default="none", help=DITHER_HELP)
-    apply.add_argument("--strength", type=float, default=1.0)
+    apply.add_argument("--strength", type=fraction, default=1.0, help="dithering strength, 0 to 1 (default: 1)")
+    add_image_input_options(apply)
     apply.set_defaults(func=_apply)
 
     convert = actions.add_parser("convert", help="convert a palette file (or a built-in) to another format")
     convert.add_argument("source", help="palette file or built-in name")
-    convert.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    convert.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
+                         help="palette file to write: .hex, .gpl, .pal or .txt")
+    convert.add_argument("--force", action="store_true", help="allow the output to replace the source file")
     convert.set_defaults(func=_convert)
 
 
@@ -59,7 +68,7 @@ def _list(args: argparse.Namespace) -> int:
             try:
                 print(f"{path.name:16} {len(read_palette(path)):3} colours")
             except InputError as err:
-                print(f"{path.name:16} unreadable: {err}", file=sys.stderr)
+                print(f"dgx-pixels palette: {about(path, str(err))}", file=sys.stderr)
     return 0
 
 
@@ -72,9 +81,11 @@ def _extract(args: argparse.Namespace) -> int:
     from ..palette.palette import Palette
 
     torch.set_grad_enabled(False)
+    check_colours(args.colours)
+    palette_files.check_palette_output(args.output)
     keep = Palette.from_hex("kept", args.keep) if args.keep else None
     palette = extract_palette(None, None, args.colours, args.seed, keep, name=args.output.stem,
-                              distinct=distinct_colours_of_files(args.inputs))
+                              distinct=distinct_colours_of_files(args.inputs, args.max_pixels))
     palette_files.write_palette(palette, args.output)
     print(f"{args.output}: {len(palette)} colours: {' '.join(palette.hex())}")
     return 0
@@ -92,32 +103,30 @@ def _apply(args: argparse.Namespace) -> int:
     from .files import output_paths
 
     torch.set_grad_enabled(False)
-    targets = output_paths(args.inputs, args.output)
     if args.dither not in DITHERS:
-        raise InputError(f"dither must be one of {', '.join(DITHERS)}, got {args.dither!r}")
+        raise InputError(f"--dither must be one of {', '.join(DITHERS)}, got {args.dither!r}")
+    check_colours(args.colours)
+    targets = output_paths(args.inputs, args.output, args.force)
     fixed = palette_files.palette_from_argument(args.palette) if args.palette else None
     if args.colours is not None and args.lock:
-        fixed = extract_palette(None, None, args.colours, args.seed, distinct=distinct_colours_of_files(args.inputs))
+        fixed = extract_palette(None, None, args.colours, args.seed,
+                                distinct=distinct_colours_of_files(args.inputs, args.max_pixels))
 
-    def recolour(source: Path, target: Path) -> str | None:
-        try:
-            rgba = imageio.load_rgba_bytes(source)
-            transparent = rgba[..., 3] < 128
-            mask = transparent.to(torch.float32) if bool(transparent.any()) else None
-            # Undithered, each distinct colour is decided once: the pixels' bytes are all that is needed.
-            distinct = distinct_from_packed(packed_from_bytes(rgba), mask)
-            palette = fixed or extract_palette(None, None, args.colours, args.seed, distinct=distinct)
-            if args.dither == "none":
-                index = nearest_for_distinct(distinct, palette)
-            else:
-                index = palette_indices(rgba[..., :3] / 255.0, palette, args.dither, args.strength)
-            if len(palette) < 256:
-                imageio.save_indexed_png(target, index[0], list(palette.colours), None if mask is None else mask[0])
-            else:
-                imageio.save_png(target, palette.tensor()[index[0]], None if mask is None else mask[0])
-        except InputError as err:
-            return f"dgx-pixels palette apply: {source}: {err}"
-        return None
+    def recolour(source: Path, target: Path) -> None:
+        rgba = imageio.load_rgba_bytes(source, args.max_pixels)
+        transparent = rgba[..., 3] < 128
+        mask = transparent.to(torch.float32) if bool(transparent.any()) else None
+        # Undithered, each distinct colour is decided once: the pixels' bytes are all that is needed.
+        distinct = distinct_from_packed(packed_from_bytes(rgba), mask)
+        palette = fixed or extract_palette(None, None, args.colours, args.seed, distinct=distinct)
+        if args.dither == "none":
+            index = nearest_for_distinct(distinct, palette)
+        else:
+            index = palette_indices(rgba[..., :3] / 255.0, palette, args.dither, args.strength)
+        if len(palette) < 256:
+            imageio.save_indexed_png(target, index[0], list(palette.colours), None if mask is None else mask[0])
+        else:
+            imageio.save_png(target, palette.tensor()[index[0]], None if mask is None else mask[0])
 
     return run_per_file(recolour, args.inputs, targets, "palette")
 
@@ -125,6 +134,10 @@ def _apply(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from ..palette import files as palette_files
 
+    from .files import refuse_overwriting_inputs
+
+    palette_files.check_palette_output(args.output)
+    refuse_overwriting_inputs([Path(args.source).expanduser()], [args.output], args.force)
     palette = palette_files.palette_from_argument(args.source)
     palette_files.write_palette(palette, args.output)
     print(f"{args.output}: {len(palette)} colours")

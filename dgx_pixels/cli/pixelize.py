@@ -7,6 +7,8 @@ from pathlib import Path
 
 from ..common.errors import InputError
 from .files import output_paths
+from .options import (ImageInputs, add_image_input_options, check_colours, fraction, non_negative_int, positive_float,
+                      size_or_width)
 from .progress import Progress, run_per_file
 
 
@@ -15,23 +17,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "pixelize", help="recover the true pixel grid of AI pixel art and save it at its native size",
         description="OUT is a file when there is one input and OUT has an image suffix; otherwise a folder that "
                     "receives each result under its input's name (as .png).")
-    parser.add_argument("inputs", nargs="+", type=Path, metavar="IN")
-    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
-    parser.add_argument("--size", default="", metavar="WxH", help="snap to exactly this size (or a width alone)")
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="IN", action=ImageInputs,
+                        help="AI pixel art or upscaled sprites (files, or a folder of them)")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                        help="a .png for one input, else a folder (each result named for its input)")
+    parser.add_argument("--size", default="", type=size_or_width, metavar="WxH",
+                        help="snap to exactly this size (or a width alone)")
     parser.add_argument("--lock", action="store_true",
                         help="one grid for all inputs (frames of one character; they must share a size)")
     parser.add_argument("--reducer", default="majority",
                         help="how a cell's colour is chosen: majority (default), median, k-centroid or centre")
-    parser.add_argument("--min-cell", type=float, default=4.0, help="smallest cell size in input pixels")
-    parser.add_argument("--max-cell", type=float, default=256.0, help="largest cell size in input pixels")
-    parser.add_argument("--alpha-threshold", type=float, default=0.5,
+    parser.add_argument("--min-cell", type=positive_float, default=4.0, help="smallest cell size in input pixels")
+    parser.add_argument("--max-cell", type=positive_float, default=256.0, help="largest cell size in input pixels")
+    parser.add_argument("--alpha-threshold", type=fraction, default=0.5,
                         help="a cell is transparent when more than this share of it is")
     colours = parser.add_mutually_exclusive_group()
-    colours.add_argument("--colours", "--colors", type=int, metavar="N",
+    colours.add_argument("--colours", "--colors", type=non_negative_int, metavar="N",
                          help="reduce to N colours (0: automatic), one palette for every input (extracted once "
                               "from all of them)")
     colours.add_argument("--palette", metavar="NAME|FILE",
                          help="repaint every input with a built-in palette or a palette file")
+    add_image_input_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -39,14 +45,19 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..image import io as imageio
-    from ..pixel.downscale import downscale
+    from ..pixel.downscale import REDUCERS, downscale
 
     torch.set_grad_enabled(False)
-    targets = output_paths(args.inputs, args.output)
+    if args.reducer not in REDUCERS:
+        raise InputError(f"--reducer must be one of {', '.join(REDUCERS)}, got {args.reducer!r}")
+    if args.min_cell > args.max_cell:
+        raise InputError(f"--min-cell {args.min_cell:g} is above --max-cell {args.max_cell:g}")
+    check_colours(args.colours)
+    targets = output_paths(args.inputs, args.output, args.force)
     options = dict(reducer=args.reducer, alpha_threshold=args.alpha_threshold, target_size=args.size,
                    min_cell=args.min_cell, max_cell=args.max_cell)
     if args.lock:
-        frames = [imageio.load_image(path) for path in args.inputs]
+        frames = imageio.load_images(args.inputs, "the inputs of --lock", args.max_pixels)
         sizes = {tuple(image.shape[1:3]) for image, _ in frames}
         if len(sizes) > 1:
             raise InputError("--lock needs inputs of one size; got " +
@@ -65,15 +76,11 @@ def run(args: argparse.Namespace) -> int:
 
     palette = _locked_palette(args)
 
-    def pixelize_file(source: Path, target: Path) -> str | None:
-        try:
-            image, mask = imageio.load_image(source)
-            native, native_mask, grids = downscale(image, mask, **options)
-            _report_grid(grids, str(source))
-            imageio.save_png(target, _recolour(native, native_mask, palette)[0], native_mask[0])
-        except InputError as err:
-            return f"dgx-pixels pixelize: {source}: {err}"
-        return None
+    def pixelize_file(source: Path, target: Path) -> None:
+        image, mask = imageio.load_image(source, args.max_pixels)
+        native, native_mask, grids = downscale(image, mask, **options)
+        _report_grid(grids, str(source))
+        imageio.save_png(target, _recolour(native, native_mask, palette)[0], native_mask[0])
 
     return run_per_file(pixelize_file, args.inputs, targets, "pixelize")
 
@@ -91,7 +98,8 @@ def _locked_palette(args: argparse.Namespace, image=None, mask=None):
     if args.colours is None:
         return None
     if image is None:
-        return extract_palette(None, None, args.colours, distinct=distinct_colours_of_files(args.inputs))
+        return extract_palette(None, None, args.colours,
+                               distinct=distinct_colours_of_files(args.inputs, args.max_pixels))
     return extract_palette(image, mask, args.colours)
 
 

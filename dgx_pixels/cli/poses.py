@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "right), DIR/poses.json (per frame: tag, prompt, seed and OpenPose keypoints), and with --each "
                     "every frame as DIR/<animation>_<direction>/<index>.png, the images an OpenPose ControlNet "
                     "takes.")
-    render.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    render.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                        help="folder for the sheets and poses.json")
     render.add_argument("--animations", default=None,
                         help="animations in order, e.g. 'idle:4, walk:8@90ms, attack once' (default: every "
                              "built-in one)")
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     render.add_argument("--custom", type=Path, metavar="FILE", help="a file of custom animations (keyframes)")
     render.add_argument("--character", default="a game character", help="for the prompts in poses.json")
     render.add_argument("--template", default="", help="prompt template (default: the node's)")
-    render.add_argument("--seed", type=int, default=0)
+    render.add_argument("--seed", type=int, default=0, help="the character's seed, for the prompts in poses.json")
     render.add_argument("--seed-policy", default="same seed for every frame",
                         help="same seed for every frame | new seed per frame | new seed per animation")
     render.add_argument("--each", action="store_true", help="also write every frame as its own PNG")
@@ -78,6 +79,7 @@ def _render(args: argparse.Namespace) -> int:
     from ..poses.library import DEFAULT_ANIMATIONS
     from ..poses.plan import plan_frames
     from ..poses.prompts import DEFAULT_TEMPLATE
+    from ..poses.rig import JOINTS
 
     width, height = parse_size(args.size, "--size", lone="square", low=16, high=4096)
     if args.output.exists() and not args.output.is_dir():
@@ -96,7 +98,7 @@ def _render(args: argparse.Namespace) -> int:
         for position, frame in enumerate(batch.frames):
             imageio.save_png(args.output / frame.tag / f"{frame.index:02d}.png", images[position])
     frames = plan.records(keypoints=True)
-    listing = {"width": width, "height": height, "keypoint_order": "COCO-18", "joints": list(openpose.JOINTS),
+    listing = {"width": width, "height": height, "keypoint_order": "COCO-18", "joints": list(JOINTS),
                "frames": frames}
     write_atomic(args.output / "poses.json", json.dumps(listing, indent=1).encode())
     print(f"{args.output / 'poses.json'}: {len(frames)} frames")

@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..common.errors import InputError, describe_os_error
 from ..remote.client.records import EventKind
 
 
@@ -42,9 +43,9 @@ def usable_cores() -> int:
 def run_per_file(work, sources: list, targets: list, label: str) -> int:
     """Run ``work(source, target)`` for every file, one file per CPU core at a time, with a progress bar.
 
-    ``work`` returns None, or the message for a file that failed (printed; the others go on). Torch runs one
-    thread per file here: whole files in parallel keep both cores busy where one file's small operations cannot.
-    Returns the exit code: 1 when any file failed.
+    A file whose ``work`` raises InputError or OSError gets one line naming it and the reason; the other files go
+    on. Torch runs one thread per file here: whole files in parallel keep both cores busy where one file's small
+    operations cannot. Returns the exit code: 1 when any file failed.
     """
     import torch
 
@@ -53,19 +54,35 @@ def run_per_file(work, sources: list, targets: list, label: str) -> int:
     threads = torch.get_num_threads()
     if workers > 1:
         torch.set_num_threads(1)
+
+    def guarded(source, target) -> str | None:
+        try:
+            work(source, target)
+        except InputError as err:
+            return about(source, str(err))
+        except OSError as err:
+            return about(source, describe_os_error(err))
+        return None
+
     failures = 0
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for source, message in zip(sources, pool.map(work, sources, targets)):
+            for source, message in zip(sources, pool.map(guarded, sources, targets)):
                 if message:
                     failures += 1
-                    print(message, file=sys.stderr)
+                    print(f"dgx-pixels {label}: {message}", file=sys.stderr)
                 progress.advance(getattr(source, "name", str(source)))
     finally:
         torch.set_num_threads(threads)
     if failures:
         print(f"dgx-pixels {label}: {failures} of {len(sources)} file(s) failed", file=sys.stderr)
     return 1 if failures else 0
+
+
+def about(source, message: str) -> str:
+    """``message`` about the file ``source``, naming it once (messages from the image gate already start with it)."""
+    name = str(source)
+    return message if message.startswith(name) else f"{name}: {message}"
 
 
 # Reports of a job still on its way: it keeps (or gets) a bar of its own.

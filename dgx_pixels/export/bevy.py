@@ -24,7 +24,9 @@ from ..image.png import png_bytes, to_rgba8
 from ..sheets.layout import ASSET_KINDS, Rect, SheetLayout
 from . import ron
 from .aseprite import aseprite_array
-from .safe_write import WriteResult, check_name, make_dirs_inside, resolve_target, write_asset_files
+from ..common.files import read_limited
+from .paths import check_name, make_dirs_inside, resolve_target
+from .safe_write import LOCK_TIMEOUT, WriteResult, write_asset_files
 from .tiled import tileset_json, tileset_tsx
 
 # Bevy's examples/asset/files/bevy_pixel_dark_with_meta.png.meta, identical from Bevy 0.16 to 0.19: the
@@ -55,6 +57,7 @@ PNG_META = """(
     ),
 )"""
 BEVY_VERSION = "0.19"
+CARGO_LIMIT = 1 << 20  # a Cargo.toml is a few KB; a FIFO or /dev/zero planted under that name is refused
 
 
 @dataclass
@@ -77,15 +80,21 @@ def cargo_depends_on_bevy(text: str, where: str = "Cargo.toml") -> bool:
         manifest = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"{where} is not valid TOML ({err})") from None
-    tables = [manifest.get(key, {}) for key in ("dependencies", "dev-dependencies", "build-dependencies")]
-    tables.append(manifest.get("workspace", {}).get("dependencies", {}))
-    for target in manifest.get("target", {}).values():
-        tables += [target.get(key, {}) for key in ("dependencies", "dev-dependencies")]
+    tables = [_table(manifest, key) for key in ("dependencies", "dev-dependencies", "build-dependencies")]
+    tables.append(_table(_table(manifest, "workspace"), "dependencies"))
+    for target in _table(manifest, "target").values():
+        tables += [_table(target, key) for key in ("dependencies", "dev-dependencies")]
     for table in tables:
         for key, spec in table.items():
             if key == "bevy" or (isinstance(spec, dict) and spec.get("package") == "bevy"):
                 return True
     return False
+
+
+def _table(parent, key: str) -> dict:
+    """``parent[key]`` when both are TOML tables, else an empty one (a Cargo.toml of another shape lists nothing)."""
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def _scan_for_bevy(text: str) -> bool:
@@ -112,7 +121,8 @@ def find_bevy_project(start: Path, roots: list[Path]) -> Path:
     for folder in [start, *start.parents]:
         cargo = folder / "Cargo.toml"
         if cargo.is_file():
-            if cargo_depends_on_bevy(cargo.read_text(errors="replace"), str(cargo)):
+            text = read_limited(cargo, CARGO_LIMIT, "Cargo.toml").decode(errors="replace")
+            if cargo_depends_on_bevy(text, str(cargo)):
                 return folder
             seen.append(str(cargo))
         if root is None or folder == root:
@@ -209,9 +219,10 @@ def render_files(sheet, layout: SheetLayout, name: str, kind: str | None = None,
 
 
 def export_bevy(sheet, layout: SheetLayout, project: str, name: str, roots: list[Path], *, kind: str | None = None,
-                png_meta: bool = True, require_bevy: bool = True) -> ExportResult:
+                png_meta: bool = True, require_bevy: bool = True, lock_timeout: float = LOCK_TIMEOUT) -> ExportResult:
     """Write the export into ``<project>/assets/<kind>/<name>/`` (see the module notes); nothing outside the
-    allowed ``roots`` is ever touched, and replaced files go to ``<project>/.dgx-pixels/history``."""
+    project's ``assets/`` is ever written (its records go to ``<project>/.dgx-pixels``), nothing outside the allowed
+    ``roots`` is touched, and replaced files go to the history."""
     files = render_files(sheet, layout, name, kind, png_meta)
     kind = kind or layout.kind
     target = resolve_target(project, roots)
@@ -220,10 +231,10 @@ def export_bevy(sheet, layout: SheetLayout, project: str, name: str, roots: list
     else:
         project_dir = make_dirs_inside(target, next(r for r in roots if r.resolve() in [target, *target.parents]),
                                        roots)
-    asset_dir = project_dir / "assets" / kind / name
-    write = write_asset_files(asset_dir, files, project_dir, roots)
+    asset = f"assets/{kind}/{name}"
+    write = write_asset_files(project_dir, asset, files, roots, lock_timeout)
     image_path = f"{kind}/{name}/{name}.png"
-    asset_dir = asset_dir.resolve()
+    asset_dir = project_dir / asset
     return ExportResult(project=project_dir, asset_dir=asset_dir, asset_path=image_path,
                         files=[asset_dir / file for file in files], snippet=rust_snippet(layout, name, image_path),
                         write=write)

@@ -7,15 +7,15 @@ The result is a binary MASK (1 = transparent): no halos of half-transparent pixe
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..common.errors import InputError
 from .ops import check_image, check_mask
+from .regions import label_array
 
 MODES = ("flood from edges", "key colour everywhere")
 BORDER_BINS = 32  # per channel, for the border colour vote
-CONVERGENCE_CHECK_EVERY = 16
 
 
 def parse_hex_colour(text: str) -> torch.Tensor:
@@ -44,21 +44,14 @@ def dominant_colour(pixels: torch.Tensor) -> torch.Tensor:
 
 
 def flood_from_edges(candidate: torch.Tensor) -> torch.Tensor:
-    """``[B, H, W]`` bool: the parts of ``candidate`` 4-connected to the image border (batched, no Python per pixel)."""
-    seed = torch.zeros_like(candidate)
-    seed[:, 0], seed[:, -1], seed[:, :, 0], seed[:, :, -1] = (
-        candidate[:, 0], candidate[:, -1], candidate[:, :, 0], candidate[:, :, -1])
-    region = seed.float().unsqueeze(1)
-    allowed = candidate.float().unsqueeze(1)
-    cross = torch.tensor([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=region.dtype, device=region.device)[None, None]
-    limit = candidate.shape[1] * candidate.shape[2]
-    for _ in range(0, limit, CONVERGENCE_CHECK_EVERY):
-        previous = region
-        for _ in range(CONVERGENCE_CHECK_EVERY):  # check for convergence (a device sync) only now and then
-            region = (F.conv2d(region, cross, padding=1) > 0).to(region.dtype) * allowed
-        if torch.equal(region, previous):
-            break
-    return region.squeeze(1) > 0
+    """``[B, H, W]`` bool: the parts of ``candidate`` 4-connected to the image border."""
+    masks = candidate.cpu().numpy()
+    flooded = np.empty_like(masks)
+    for number, frame in enumerate(masks):
+        labels, _ = label_array(frame, connectivity=4)
+        border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+        flooded[number] = np.isin(labels, border[border > 0])
+    return torch.from_numpy(flooded).to(candidate.device)
 
 
 def background_to_alpha(

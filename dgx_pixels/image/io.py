@@ -3,34 +3,44 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 from ..common.errors import InputError
 from ..common.files import atomic_path
+from .decode import check_files_together, decode_rgba8
 from .ops import join_alpha
 from .png import to_rgba8, to_uint8
 
 SMALL_IMAGE_PIXELS = 256 * 256
 
 
-def load_rgba_bytes(path: str | Path) -> torch.Tensor:
-    """Read any Pillow-readable file as uint8 RGBA ``[1,H,W,4]`` (what palette work needs: 8 bits per channel)."""
-    try:
-        with Image.open(path) as im:
-            rgba = np.array(im.convert("RGBA"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, ValueError) as err:
-        raise InputError(f"{path}: not a readable image ({err})") from None
-    return torch.from_numpy(rgba).unsqueeze(0)
+def load_rgba_bytes(path: str | Path, max_pixels: int | None = None) -> torch.Tensor:
+    """Read an image file as uint8 RGBA ``[1,H,W,4]`` (what palette work needs: 8 bits per channel), through the
+    image gate (decode.py): within the pixel limit, any mode converted correctly, animations refused."""
+    return torch.from_numpy(decode_rgba8(path, str(path), max_pixels)).unsqueeze(0)
 
 
-def load_image(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """Read any Pillow-readable file as IMAGE ``[1,H,W,3]`` and MASK ``[1,H,W]`` (1 = transparent)."""
-    rgba = load_rgba_bytes(path).to(torch.float32) / 255.0
+def load_image(path: str | Path, max_pixels: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Read an image file as IMAGE ``[1,H,W,3]`` and MASK ``[1,H,W]`` (1 = transparent)."""
+    rgba = load_rgba_bytes(path, max_pixels).to(torch.float32) / 255.0
     return rgba[..., :3].contiguous(), (1.0 - rgba[..., 3]).contiguous()
+
+
+def check_png_name(path: str | Path) -> Path:
+    """Images are written as PNG only, so a file's suffix never lies about its bytes (and pixel art keeps its exact
+    colours and alpha, which JPEG would not)."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise InputError(f"{path}: images are written as PNG (exact colours and alpha); name the file .png")
+    return path
+
+
+def load_images(paths: list, what: str, max_pixels: int | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Several files kept in memory together (a locked batch, a sheet's frames): their total is checked against the
+    batch limit before any is decoded."""
+    check_files_together(paths, what, max_pixels)
+    return [load_image(path, max_pixels) for path in paths]
 
 
 def to_pil(image: torch.Tensor, mask: torch.Tensor | None = None) -> Image.Image:
@@ -43,6 +53,7 @@ def to_pil(image: torch.Tensor, mask: torch.Tensor | None = None) -> Image.Image
 
 def save_png(path: str | Path, image: torch.Tensor, mask: torch.Tensor | None = None) -> Path:
     """Write one image as PNG, atomically: a crash never leaves a half-written file under ``path``."""
+    check_png_name(path)
     picture = to_pil(image, mask)
     # Sprites get the smallest file; big images a fast compression (optimising them takes seconds).
     small = picture.width * picture.height <= SMALL_IMAGE_PIXELS
@@ -55,7 +66,7 @@ def save_indexed_png(path: str | Path, indices: torch.Tensor, colours: list[tupl
                      mask: torch.Tensor | None = None) -> Path:
     """Write a palette-mode PNG (one byte a pixel: small and fast) of ``indices`` ``[H, W]`` into ``colours``;
     transparent pixels (mask >= 0.5) get an extra fully transparent entry. Atomic like save_png."""
-    path = Path(path)
+    path = check_png_name(path)
     index = indices.to(torch.uint8)
     entries = [channel for rgb in colours for channel in rgb]
     transparent = mask is not None and bool((mask >= 0.5).any())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 
 from ..common.errors import InputError
+from ..common.limits import check_batch_pixels
 
 
 def all_finite(tensor: torch.Tensor) -> bool:
@@ -72,6 +73,8 @@ def nearest_upscale(image: torch.Tensor, factor: int) -> torch.Tensor:
         raise InputError(f"scale factor must be at least 1, got {factor}")
     if factor == 1:
         return image
+    check_batch_pixels(image.shape[0] * image.shape[1] * image.shape[2] * factor * factor,
+                       f"{image.shape[0]} image(s) of {image.shape[2]}x{image.shape[1]} scaled {factor}x")
     return image.repeat_interleave(factor, dim=1).repeat_interleave(factor, dim=2)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..character.strips import STRIP_LAYOUTS
 from .folder import CHECKOUT_WORKFLOWS
 from .graph import WorkflowGraph
 
@@ -24,7 +25,7 @@ PREVIEW_HEIGHTS = {"DGXPixelsPixelPerfectDownscale": 340, "DGXPixelsDetectPixelG
                    "DGXPixelsAssembleSpriteSheet": 290, "DGXPixelsBevyExport": 290, "DGXPixelsExtractPalette": 130,
                    "DGXPixelsApplyPalette": 130}
 STAGE_COLOURS = {"model": "#3f5f7f", "generate": "#5f3f7f", "pixels": "#3f7f5f", "palette": "#7f6f3f",
-                 "export": "#7f3f3f"}
+                 "export": "#7f3f3f", "check": "#3f6f7f"}
 
 
 @dataclass(frozen=True)
@@ -50,26 +51,30 @@ def model_stage(g: WorkflowGraph):
     return checkpoint, lora
 
 
-def palette_and_export(g: WorkflowGraph, image, mask, colours: int, kind: str, asset: str, sheet_options: dict):
-    extract = g.node("DGXPixelsExtractPalette", "Palette", image=image, mask=mask, colours=colours, seed=0,
-                     keep="")
-    apply = g.node("DGXPixelsApplyPalette", "Apply Palette", image=image, palette=extract.out(0), mask=mask,
-                   dither="none", strength=1.0)
-    g.group("4. One palette for the whole set", [extract, apply], STAGE_COLOURS["palette"])
+def palette_and_export(g: WorkflowGraph, image, mask, colours: int, kind: str, asset: str, sheet_options: dict,
+                       stages: tuple[int, int] = (4, 5), columns: tuple[int, int] | None = None):
+    """The palette, sheet and export stages (numbered ``stages`` in the editor; ``columns``: the palette's and the
+    sheet's columns, else after their inputs); returns the Apply Palette node."""
+    palette_column, sheet_column = columns or (None, None)
+    extract = g.node("DGXPixelsExtractPalette", "Palette", column=palette_column, image=image, mask=mask,
+                     colours=colours, seed=0, keep="")
+    apply = g.node("DGXPixelsApplyPalette", "Apply Palette", column=palette_column, image=image,
+                   palette=extract.out(0), mask=mask, dither="none", strength=1.0)
+    g.group(f"{stages[0]}. One palette for the whole set", [extract, apply], STAGE_COLOURS["palette"])
     if kind == "tilesets":
         sheet = g.node("DGXPixelsAssembleTileset", "Tileset", tiles=apply.out(0), mask=mask, **sheet_options)
     else:
-        sheet = g.node("DGXPixelsAssembleSpriteSheet", "Sprite Sheet", frames=apply.out(0), mask=mask,
-                       **sheet_options)
+        sheet = g.node("DGXPixelsAssembleSpriteSheet", "Sprite Sheet", column=sheet_column, frames=apply.out(0),
+                       mask=mask, **sheet_options)
     export = g.node("DGXPixelsBevyExport", "Bevy Export", sheet=sheet.out(0), mask=sheet.out(1),
                     layout=sheet.out(2), project="bevy_game", name=asset, folder=kind, png_meta=True,
                     must_be_bevy_project=False)
     zoom = g.node("DGXPixelsPixelUpscale", "Preview Zoom", image=sheet.out(0), mask=sheet.out(1), scale=4)
     preview = g.node("PreviewImage", "Preview", images=zoom.out(0))
-    g.group("5. Sheet and Bevy export", [sheet, export, zoom, preview], STAGE_COLOURS["export"])
+    g.group(f"{stages[1]}. Sheet and Bevy export", [sheet, export, zoom, preview], STAGE_COLOURS["export"])
     g.note("`project` is your Bevy game folder (with Cargo.toml). A relative path lands in ComfyUI's output "
            "folder; other folders must be listed in DGX_PIXELS_EXPORT_ROOTS. Previous versions are kept.", export)
-    return sheet, export
+    return apply
 
 
 def export_parameters(asset: str) -> dict:
@@ -85,34 +90,61 @@ def export_parameters(asset: str) -> dict:
 def character_sprite_sheet() -> WorkflowGraph:
     g = WorkflowGraph()
     checkpoint, lora = model_stage(g)
-    poses = g.node("DGXPixelsCharacterPoseBatch", "Pose Batch", column=2,
-                   character="a knight in silver armour with a red cape", animations="idle, walk, attack",
-                   directions="side", frames_per_animation=0, width=1024, height=1024, seed=1, clip=lora.out(1))
+    strips = g.node("DGXPixelsCharacterStrips", "Character Strips", column=2,
+                    character="a knight in silver armour with a red cape", animations="idle, walk, attack",
+                    directions="side", frames_per_animation=0, width=1024, height=1024, columns=4, rows=2,
+                    layout="strips", seed=1, strip_seeds="", strips="", anchor_image="none", clip=lora.out(1))
     negative = g.node("CLIPTextEncode", "Negative Prompt", clip=lora.out(1), text=NEGATIVE)
-    controlnet = g.node("ControlNetLoader", "Pose ControlNet", column=2, control_net_name=OPENPOSE_CONTROLNET)
-    guidance = g.node("ControlNetApplyAdvanced", "Pose Guidance", bypass={0: "positive", 1: "negative"},
-                      positive=poses.out(1), negative=negative.out(0), control_net=controlnet.out(0),
-                      image=poses.out(3), strength=0.8, start_percent=0.0, end_percent=0.8)
-    canvas = g.node("EmptyLatentImage", "Canvas", column=3, width=1024, height=1024, batch_size=1)
-    sampler = g.node("KSampler", "Sampler", model=lora.out(0), positive=guidance.out(0), negative=guidance.out(1),
-                     latent_image=canvas.out(0), seed=poses.out(5), steps=25, cfg=6.0,
-                     sampler_name="euler_ancestral", scheduler="normal", denoise=1.0)
-    decode = g.node("VAEDecode", "Decode", samples=sampler.out(0), vae=checkpoint.out(2))
-    collect = g.node("RebatchImages", "Collect Frames", images=decode.out(0), batch_size=1024)
-    g.group("2. Every frame of every animation", [poses, negative, controlnet, guidance, canvas, sampler, decode,
-                                                  collect], STAGE_COLOURS["generate"])
-    g.note("One prompt, seed and skeleton per frame; the sampler runs once per frame. Pose Guidance ships "
-           "switched off: select it and press Ctrl+B to follow the skeletons with the OpenPose ControlNet "
-           "(`dgx-pixels models download openpose-sdxl`).", poses)
-    background = g.node("DGXPixelsBackgroundToAlpha", "Background to Alpha", image=collect.out(0),
+    g.group("2. One image per strip", [strips, negative], STAGE_COLOURS["generate"])
+    g.note("Each animation in each direction is drawn as ONE image holding all its frames (a 4x2 grid of cells at "
+           "1024x1024) from one prompt, so the frames show one character. anchor_image: an approved frame or your "
+           "drawing, drawn on the left of every strip and copied. layout per-frame: one image per frame (less "
+           "alike). strips / strip_seeds: draw single strips again.", strips)
+    controlnet = g.node("ControlNetLoader", "Pose ControlNet", column=3, control_net_name=OPENPOSE_CONTROLNET)
+    guidance = g.node("ControlNetApplyAdvanced", "Pose Guidance", column=3, positive=strips.out(1),
+                      negative=negative.out(0), control_net=controlnet.out(0), image=strips.out(2), strength=0.8,
+                      start_percent=0.0, end_percent=0.8)
+    canvas = g.node("ImageStitch", "Canvas", column=3, image1=strips.out(3), image2=strips.out(4),
+                    direction="left", match_image_size=False, spacing_width=0, spacing_color="white")
+    keep = g.node("InpaintModelConditioning", "Keep Anchor", column=3, positive=guidance.out(0),
+                  negative=guidance.out(1), vae=checkpoint.out(2), pixels=canvas.out(0), mask=strips.out(5),
+                  noise_mask=True)
+    g.group("3. Poses and anchor canvas", [controlnet, guidance, canvas, keep], STAGE_COLOURS["generate"])
+    g.note("Pose Guidance makes each cell follow its skeleton (OpenPose ControlNet: `dgx-pixels models download "
+           "openpose-sdxl`). Canvas puts the anchor column left of the strip; Keep Anchor encodes the canvas with "
+           "a mask that keeps the anchor as it is while the strip is drawn.", guidance)
+    sampler = g.node("KSampler", "Sampler", column=4, model=lora.out(0), positive=keep.out(0),
+                     negative=keep.out(1), latent_image=keep.out(2), seed=strips.out(6), steps=25, cfg=6.0,
+                     sampler_name="dpmpp_2m", scheduler="karras", denoise=1.0)
+    decode = g.node("VAEDecode", "Decode", column=4, samples=sampler.out(0), vae=checkpoint.out(2))
+    cut = g.node("DGXPixelsCutStripFrames", "Cut Strip Frames", column=4, canvases=decode.out(0),
+                 strips=strips.out(7))
+    g.group("4. Draw, cut into frames", [sampler, decode, cut], STAGE_COLOURS["generate"])
+    g.note("The sampler runs once per strip; a non-ancestral sampler gives the same strip for the same seed. Cut "
+           "Strip Frames cuts each canvas cell by cell by its known layout, leaving the anchor out, into one "
+           "tagged batch.", cut)
+    background = g.node("DGXPixelsBackgroundToAlpha", "Background to Alpha", column=5, image=cut.out(0),
                         mode="flood from edges", tolerance=0.12, key_colour="", lock_batch=True)
-    grid = g.node("DGXPixelsPixelPerfectDownscale", "Pixel Grid", image=background.out(0), mask=background.out(1),
-                  reducer="majority", alpha_threshold=0.5, target_size="", min_cell=4.0, max_cell=128.0, lock=True)
-    g.group("3. One grid and one alpha rule for the whole character", [background, grid], STAGE_COLOURS["pixels"])
-    palette_and_export(g, grid.out(0), grid.out(1), 16, "sprites", "hero",
-                       dict(tags="", layout="rows", columns=0, cell_width=0, cell_height=0, align="baseline",
-                            pivot_x=0.5, pivot_y=1.0, padding=1, extrude=0, trim=False, dedupe=False,
-                            frame_tags=poses.out(4)))
+    grid = g.node("DGXPixelsPixelPerfectDownscale", "Pixel Grid", column=5, image=background.out(0),
+                  mask=background.out(1), reducer="majority", alpha_threshold=0.5, target_size="", min_cell=4.0,
+                  max_cell=128.0, lock=True)
+    g.group("5. One grid, one alpha rule", [background, grid], STAGE_COLOURS["pixels"])
+    g.note("The plain backdrop becomes clean alpha with one rule for every frame; Pixel Grid finds one grid for "
+           "the whole character (lock), so every frame has the same native size. Set target_size to force it.",
+           grid)
+    palette = palette_and_export(g, grid.out(0), grid.out(1), 16, "sprites", "hero",
+                                 dict(tags="", layout="rows", columns=0, cell_width=0, cell_height=0,
+                                      align="baseline", pivot_x=0.5, pivot_y=1.0, padding=1, extrude=0, trim=False,
+                                      dedupe=False, frame_tags=cut.out(1)), stages=(6, 8), columns=(6, 8))
+    g.note("One palette for every frame of the character (0 colours: automatic), so no frame drifts in colour.",
+           palette)
+    check = g.node("DGXPixelsConsistencyCheck", "Consistency Check", column=7, frames=palette.out(0),
+                   mask=grid.out(1), frame_tags=cut.out(1), strips=strips.out(7), reference_image="none")
+    g.group("7. Consistency check", [check], STAGE_COLOURS["check"])
+    g.note("Scores every frame against the anchor (else the first frame): silhouette, height and width drift in "
+           "pixels, palette and detail distance. failing_strips names the strips to draw again (strips and "
+           "strip_seeds above; `dgx-pixels generate character --reroll N` does it for you). docs/characters.md",
+           check)
     return g
 
 
@@ -201,27 +233,61 @@ GENERATION_PARAMETERS = {
                            help="LoRA strength", min=-4.0, max=4.0),
 }
 
+def character_parameters() -> dict:
+    """The character workflow's parameters. Names from before strips (prompt, frames, seed, width, ...) keep working;
+    width and height are the size of each generated image (a whole strip; per-frame: one frame)."""
+    strips, check = "Character Strips", "Consistency Check"
+    return {
+        "prompt": param("string", (strips, "character"), help="the character's description"),
+        "animations": param("string", (strips, "animations"), help="animations, e.g. 'idle, walk:8, attack once'"),
+        "directions": param("choice", (strips, "directions"), help="side, right, 4 or 8",
+                            choices=["side", "right", "4", "8"]),
+        "frames": param("int", (strips, "frames_per_animation"),
+                        help="frames per animation (0: each animation's usual count)", min=0, max=64),
+        "seed": param("int", (strips, "seed"), help="the character's seed (every strip; see strip_seeds)", min=0,
+                      max=2 ** 32 - 1),
+        "width": param("int", (strips, "width"), help="width of each generated image: a whole strip (per-frame: one "
+                                                      "frame)", min=64, max=8192),
+        "height": param("int", (strips, "height"), help="height of each generated image", min=64, max=8192),
+        "layout": param("choice", (strips, "layout"), choices=list(STRIP_LAYOUTS),
+                        help="strips: one image per animation and direction; per-frame: one image per frame"),
+        "columns": param("int", (strips, "columns"), help="frames per row of a strip", min=1, max=16),
+        "rows": param("int", (strips, "rows"), help="rows of a full strip (the cell is height / rows)", min=1, max=16),
+        "strips": param("string", (strips, "strips"), help="draw only these strips, e.g. 'walk_E, attack_W' (empty: "
+                                                           "all)"),
+        "strip_seeds": param("string", (strips, "strip_seeds"), help="seeds of single strips, e.g. 'walk_E=123'"),
+        "anchor": param("image", (strips, "anchor_image"), help="the character's anchor (an approved frame or your "
+                                                                "drawing), drawn beside every strip and kept"),
+        "reference": param("image", (check, "reference_image"), help="check the frames against this image instead "
+                                                                     "of the anchor"),
+        "controlnet": param("string", ("Pose ControlNet", "control_net_name"),
+                            help="OpenPose ControlNet file in models/controlnet"),
+        "pose_strength": param("float", ("Pose Guidance", "strength"), help="how closely frames follow the skeletons",
+                               min=0.0, max=10.0),
+        "min_silhouette": param("float", (check, "min_silhouette"), help="least silhouette overlap with the anchor",
+                                min=0.0, max=1.0),
+        "max_height_drift": param("float", (check, "max_height_drift"), help="most height drift, native pixels",
+                                  min=0.0, max=1024.0),
+        "max_width_drift": param("float", (check, "max_width_drift"), help="most width drift, native pixels",
+                                 min=0.0, max=1024.0),
+        "max_palette_distance": param("float", (check, "max_palette_distance"),
+                                      help="most distance of any colour from the anchor's", min=0.0, max=500.0),
+        "max_detail_distance": param("float", (check, "max_detail_distance"),
+                                     help="most difference in colour edges from the anchor", min=0.0, max=500.0),
+        "size": param("string", ("Pixel Grid", "target_size"),
+                      help="force the sprite's native size, e.g. 48x48 (empty: detect)"),
+        **{k: v for k, v in GENERATION_PARAMETERS.items() if k not in ("seed", "width", "height")},
+        **export_parameters("hero"),
+    }
+
+
 LIBRARY = (
     ShippedWorkflow("character_sprite_sheet", "DGX-Pixels: character sprite sheet",
-             "A description -> every animation frame in every direction (SDXL + pixel-art LoRA, optional OpenPose "
-             "ControlNet) -> clean alpha -> one locked grid and palette -> tagged sheet -> Bevy export.",
+             "A description -> each animation and direction drawn as one strip of frames (SDXL + pixel-art LoRA, "
+             "OpenPose ControlNet, optional anchor image kept beside every strip) -> frames cut by layout -> clean "
+             "alpha -> one locked grid and palette -> consistency check -> tagged sheet -> Bevy export.",
              character_sprite_sheet,
-             {"prompt": param("string", ("Pose Batch", "character"), help="the character's description"),
-              "animations": param("string", ("Pose Batch", "animations"),
-                                  help="animations, e.g. 'idle, walk:8, attack once'"),
-              "directions": param("choice", ("Pose Batch", "directions"), help="side, right, 4 or 8",
-                                  choices=["side", "right", "4", "8"]),
-              "frames": param("int", ("Pose Batch", "frames_per_animation"),
-                              help="frames per animation (0: each animation's usual count)", min=0, max=64),
-              "seed": param("int", ("Pose Batch", "seed"), help="the character's seed", min=0, max=2 ** 32 - 1),
-              "width": param("int", ("Pose Batch", "width"), ("Canvas", "width"), help="frame width in pixels",
-                             min=64, max=4096),
-              "height": param("int", ("Pose Batch", "height"), ("Canvas", "height"),
-                              help="frame height in pixels", min=64, max=4096),
-              "size": param("string", ("Pixel Grid", "target_size"),
-                            help="force the sprite's native size, e.g. 48x48 (empty: detect)"),
-              **{k: v for k, v in GENERATION_PARAMETERS.items() if k not in ("seed", "width", "height")},
-              **export_parameters("hero")}),
+             character_parameters()),
     ShippedWorkflow("cleanup_existing_art", "DGX-Pixels: clean up existing art",
              "Any image (AI output, an upscaled sprite) -> true pixel art on a palette -> sheet + Bevy export. "
              "No model needed.", cleanup_existing_art,

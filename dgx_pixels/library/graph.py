@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 COLUMN_WIDTH = 420  # leaves room for group padding between columns
-ROW_GAP = 40
+ROW_GAP = 60  # a node's title bar and the frontend's badge sit above its position: keep them clear of the box above
 GROUP_PADDING = 30
 GROUP_TITLE_HEIGHT = 40
 NOTE_HEIGHT = 120
@@ -169,7 +169,10 @@ class WorkflowGraph:
             if unknown:
                 raise ValueError(f"{node.title} ({node.class_type}) has no input(s) {sorted(unknown)}")
             sockets, widgets = [], []
-            for name in names:
+            required = len(order_names.get("required", []))
+            # The frontend adds one upload button for the first required upload combo, after every required input.
+            upload = any(spec[name][1].get("image_upload") for name in names[:required] if len(spec[name]) > 1)
+            for position, name in enumerate(names):
                 kind = spec[name][0]
                 options = spec[name][1] if len(spec[name]) > 1 else {}
                 type_name = "COMBO" if isinstance(kind, list) else kind
@@ -188,13 +191,13 @@ class WorkflowGraph:
                     # silent about it.
                     if options.get("control_after_generate", type_name == "INT" and name in ("seed", "noise_seed")):
                         widgets.append("fixed")
-                    if options.get("image_upload"):
-                        widgets.append("image")
                 else:
                     link_id = None
                     if isinstance(value, Link):
                         link_id = self._link(links, outputs_links, value, node, len(sockets), type_name)
                     sockets.append({"name": name, "type": type_name, "link": link_id})
+                if upload and position == required - 1:
+                    widgets.append("image")
             multiline = sum(1 for name in names if len(spec[name]) > 1 and spec[name][1].get("multiline"))
             rows = max(len(sockets), len(info["output"])) + len(widgets)
             height = 50 + 24 * rows + 110 * multiline + (widget_heights or {}).get(node.class_type, 0)

@@ -65,11 +65,14 @@ def distinct_colours(image: torch.Tensor, mask: torch.Tensor | None = None) -> D
     return distinct_from_packed(packed_rgb(image), mask)
 
 
-def distinct_colours_of_files(paths: list[Path]) -> DistinctColours:
-    """The distinct colours of every opaque pixel of all ``paths`` together (one palette for all of them)."""
+def distinct_colours_of_files(paths: list[Path], max_pixels: int | None = None) -> DistinctColours:
+    """The distinct colours of every opaque pixel of all ``paths`` together (one palette for all of them); each file
+    is read within the pixel limit (``max_pixels``: see common/limits.py)."""
     from ..image import io as imageio
+    from ..image.decode import check_files_together
 
-    frames = [imageio.load_rgba_bytes(path) for path in paths]
+    check_files_together(paths, "the images of one palette", max_pixels)
+    frames = [imageio.load_rgba_bytes(path, max_pixels) for path in paths]
     packed = torch.cat([packed_from_bytes(rgba).reshape(-1) for rgba in frames])
     alpha = torch.cat([rgba[..., 3].reshape(-1) for rgba in frames])
     return distinct_from_packed(packed, (alpha < 128).to(torch.float32))

@@ -1,27 +1,41 @@
 """Palette files: read and write .hex, .gpl (GIMP), JASC .pal, Paint.NET .txt, and .png swatch strips or grids.
 
-A file that does not parse raises InputError naming the file, the line and the problem.
+A file that does not parse raises InputError naming the file, the line and the problem. Files are distrusted: the
+size is checked before anything is read (a palette is a few KB: a 63 MB .hex is refused at once), every line's
+length before it is parsed, hex codes are strict (all 6 or 8 digits), and a bad line is quoted only in part.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from PIL import Image
+import numpy as np
 
 from .palette import MAX_COLOURS, Palette
 from ..common.errors import InputError
-from ..common.files import write_atomic
+from ..common.files import read_limited, write_atomic
+from ..image.decode import decode_rgba8
 
 READ_SUFFIXES = (".hex", ".gpl", ".pal", ".txt", ".png")
 WRITE_SUFFIXES = (".hex", ".gpl", ".pal", ".txt")
+TEXT_LIMIT = 1 << 20  # bytes of a text palette: 256 colours with long comments take a few KB
+IMAGE_LIMIT = 16 << 20  # bytes of a palette image
+LINE_LIMIT = 256  # characters of one line
+SHOWN = 40  # characters of a bad line quoted in an error
+HEX_COLOUR = re.compile(r"\A#?([0-9A-Fa-f]{2})?([0-9A-Fa-f]{6})\Z")  # RRGGBB, or Paint.NET's AARRGGBB
+
+
+def _shown(text: str) -> str:
+    """A line quoted in an error: the start of it, never a whole megabyte."""
+    text = text.strip()
+    return repr(text) if len(text) <= SHOWN else f"{text[:SHOWN]!r}... ({len(text):,} characters)"
 
 
 def _hex_colour(text: str, where: str) -> tuple[int, int, int]:
-    code = text.strip().lstrip("#")
-    if len(code) == 8:  # Paint.NET's AARRGGBB
-        code = code[2:]
-    if len(code) != 6 or any(ch not in "0123456789abcdefABCDEF" for ch in code):
-        raise InputError(f"{where}: {text.strip()!r} is not a hex colour (RRGGBB)")
+    match = HEX_COLOUR.match(text.strip())
+    if not match:
+        raise InputError(f"{where}: {_shown(text)} is not a hex colour (RRGGBB, or AARRGGBB)")
+    code = match[2]
     return tuple(int(code[i:i + 2], 16) for i in (0, 2, 4))
 
 
@@ -29,9 +43,10 @@ def _rgb_numbers(parts: list[str], where: str) -> tuple[int, int, int]:
     try:
         values = tuple(int(p) for p in parts[:3])
     except ValueError:
-        raise InputError(f"{where}: expected three numbers R G B, got {' '.join(parts[:3])!r}") from None
+        raise InputError(f"{where}: expected three numbers R G B, got {_shown(' '.join(parts[:3]))}") from None
     if len(values) != 3 or any(not 0 <= v <= 255 for v in values):
-        raise InputError(f"{where}: colour values must be three numbers from 0 to 255, got {' '.join(parts[:3])!r}")
+        raise InputError(f"{where}: colour values must be three numbers from 0 to 255, got "
+                         f"{_shown(' '.join(parts[:3]))}")
     return values
 
 
@@ -43,11 +58,13 @@ def read_palette(path: str | Path) -> Palette:
     if suffix == ".png":
         return _read_png(path)
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such palette file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot be read as text ({err})") from None
+        lines = read_limited(path, TEXT_LIMIT, "palette file").decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not a text file ({err.reason} at byte {err.start})") from None
+    for number, line in enumerate(lines, start=1):
+        if len(line) > LINE_LIMIT:
+            raise InputError(f"{path}, line {number}: {len(line):,} characters long; palette lines are at most "
+                             f"{LINE_LIMIT}")
     reader = {".hex": _read_hex, ".gpl": _read_gpl, ".pal": _read_jasc, ".txt": _read_paint_net}[suffix]
     colours, name = reader(lines, path)
     if not colours:
@@ -88,7 +105,7 @@ def _read_jasc(lines: list[str], path: Path):
     try:
         count = int(lines[2].strip())
     except ValueError:
-        raise InputError(f"{path}, line 3: the colour count {lines[2].strip()!r} is not a number") from None
+        raise InputError(f"{path}, line 3: the colour count {_shown(lines[2])} is not a number") from None
     colours = [_rgb_numbers(line.split(), f"{path}, line {number}")
                for number, line in enumerate(lines[3:], start=4) if line.strip()]
     if len(colours) != count:
@@ -107,19 +124,13 @@ def _read_paint_net(lines: list[str], path: Path):
 
 def _read_png(path: Path):
     """Colours of a swatch strip or grid in reading order, each once (flat swatch blocks of any size)."""
-    try:
-        with Image.open(path) as image:
-            rgba = image.convert("RGBA")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such palette file") from None
-    except OSError as err:
-        raise InputError(f"{path}: not a readable image ({err})") from None
-    seen: dict[tuple[int, int, int], None] = {}
-    for r, g, b, a in rgba.getdata():
-        if a >= 128:
-            seen.setdefault((r, g, b), None)
-            if len(seen) > MAX_COLOURS:
-                raise InputError(f"{path}: more than {MAX_COLOURS} colours; a palette image holds flat swatches")
+    rgba = decode_rgba8(read_limited(path, IMAGE_LIMIT, "palette image"), str(path)).reshape(-1, 4)
+    opaque = rgba[rgba[:, 3] >= 128, :3]
+    _, first = np.unique(opaque.astype(np.uint32) @ np.array([1 << 16, 1 << 8, 1], dtype=np.uint32),
+                         return_index=True)
+    seen = {tuple(int(v) for v in opaque[index]): None for index in sorted(first)}
+    if len(seen) > MAX_COLOURS:
+        raise InputError(f"{path}: more than {MAX_COLOURS} colours; a palette image holds flat swatches")
     if not seen:
         raise InputError(f"{path}: the image is fully transparent")
     return Palette(path.stem, tuple(seen))
@@ -138,6 +149,15 @@ def palette_text(palette: Palette, suffix: str) -> str:
         return f";paint.net Palette File\n;Palette Name: {palette.name}\n" + "".join(
             "FF%02X%02X%02X\n" % c for c in rows)
     raise InputError(f"cannot write palette format {suffix!r}; use one of {', '.join(WRITE_SUFFIXES)}")
+
+
+def check_palette_output(path: str | Path) -> Path:
+    """Refuse an output name whose suffix is no palette format, before any work."""
+    path = Path(path)
+    if path.suffix.lower() not in WRITE_SUFFIXES:
+        raise InputError(f"{path}: cannot write palette format {path.suffix or '(none)'!r}; use one of "
+                         f"{', '.join(WRITE_SUFFIXES)}")
+    return path
 
 
 def write_palette(palette: Palette, path: str | Path) -> Path:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..common.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_COLOURS = 256
 
@@ -29,13 +31,15 @@ class Palette:
     def hex(self) -> list[str]:
         return ["#%02x%02x%02x" % colour for colour in self.colours]
 
-    def tensor(self, device=None, dtype=torch.float32) -> torch.Tensor:
-        """``[K, 3]`` sRGB in 0..1."""
-        return torch.tensor(self.colours, dtype=dtype, device=device) / 255.0
+    def tensor(self, device=None, dtype=None) -> torch.Tensor:
+        """``[K, 3]`` sRGB in 0..1 (float32 unless ``dtype`` says otherwise)."""
+        import torch  # here, so listing and converting palette files needs no torch
+
+        return torch.tensor(self.colours, dtype=dtype or torch.float32, device=device) / 255.0
 
     @classmethod
     def from_tensor(cls, name: str, rgb: torch.Tensor) -> "Palette":
-        values = (rgb.clamp(0, 1) * 255).round().to(torch.int64).tolist()
+        values = (rgb.clamp(0, 1) * 255).round().long().tolist()
         return cls(name, tuple(tuple(v) for v in values))
 
     @classmethod

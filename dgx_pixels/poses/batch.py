@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..common.errors import InputError
+from ..common.limits import check_batch_pixels
 from ..sheets.frames import Frame, tag_runs
 from .library import MAX_BATCH_FRAMES, Animation
 from .openpose import stroke_sizes
@@ -44,6 +45,8 @@ def build_pose_batch(animations: list[Animation], directions: tuple[str, ...], w
     if total > MAX_BATCH_FRAMES:
         raise InputError(f"{total} frames requested (animations x directions x frames); the limit is "
                          f"{MAX_BATCH_FRAMES}: use fewer animations, directions or frames")
+    # The skeletons are drawn as one float32 batch of this size: refused before any is drawn.
+    check_batch_pixels(total * width * height, f"{total} frames of {width}x{height}")
     pitch = view_pitch(directions)
     frames: list[Frame] = []
     actions: list[str] = []

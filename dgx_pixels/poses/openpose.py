@@ -13,11 +13,9 @@ import torch
 
 from ..common.errors import InputError
 from ..image.ops import all_finite
+from .rig import JOINTS
 
 # COCO-18 keypoint order (OpenPose "BODY_18"); R/L are the person's own right and left.
-JOINTS = ("nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist", "r_hip", "r_knee",
-          "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear")
-JOINT_INDEX = {name: index for index, name in enumerate(JOINTS)}
 
 # The drawn limbs as (from, to) keypoint indices; limb i has colour COLOURS[i].
 LIMBS = ((1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),

@@ -16,8 +16,14 @@ from ..sheets.frames import DIRECTIONS_8, Frame
 DEFAULT_TEMPLATE = "{character}, {direction} view, {pose}, pixel art sprite, plain background"
 SHEET_TEMPLATE = ("{character}, character sheet, {count} poses in a grid of {columns} by {rows}: {poses}, "
                   "pixel art sprite sheet, plain background")
+# One prompt per strip (an animation in one direction, all its frames in one image): who, which view, what it does,
+# how the image is laid out, and whether a reference of the character stands on the left.
+STRIP_TEMPLATE = "{character}, {direction} view, {pose}, {layout}, {reference}, pixel art, plain white background"
 FRAME_FIELDS = ("character", "direction", "pose", "action", "detail", "animation", "frame", "frames")
 SHEET_FIELDS = ("character", "count", "columns", "rows", "poses")
+STRIP_FIELDS = ("character", "direction", "pose", "action", "detail", "animation", "frames", "columns", "rows",
+                "layout", "reference")
+REFERENCE_PHRASE = "the same character as the reference on the left"
 
 # Words for each facing: the side of the character the viewer sees (facing E shows its right side).
 DIRECTION_WORDS = {"S": "front", "SE": "three-quarter front right", "E": "right side",
@@ -98,6 +104,26 @@ def sheet_prompt(character: str, frames: list[Frame], actions: list[str], column
         cells.append(" ".join(part for part in (view, phrases.get(frame.animation, action)) if part))
     return fill(template, {"character": character.strip(), "count": len(frames), "columns": columns, "rows": rows,
                            "poses": ", ".join(cells)})
+
+
+def strip_prompt(character: str, frame: Frame, action: str, detail: str, frames: int, columns: int, rows: int,
+                 template: str = STRIP_TEMPLATE, phrases: dict[str, str] | None = None,
+                 referenced: bool = False) -> str:
+    """One identity prompt for a strip: the character, the view and the animation once, instead of a prompt per
+    frame. ``{layout}`` describes the grid (empty for a single frame, whose ``{pose}`` then names its key pose);
+    ``{reference}`` asks for the character on the left when an anchor is drawn there."""
+    template_fields(template, STRIP_FIELDS, "strip template")
+    phrases = phrases or {}
+    action = phrases.get(frame.animation, action)
+    single = frames == 1
+    layout = "" if single else (f"sprite sheet of {frames} animation frames in a grid of {columns} columns and "
+                                f"{rows} row{'s' if rows > 1 else ''}")
+    return fill(template, {"character": character.strip(),
+                           "direction": phrases.get(frame.direction, DIRECTION_WORDS.get(frame.direction, "")),
+                           "pose": ", ".join(part for part in (action, detail if single else "") if part),
+                           "action": action, "detail": detail, "animation": frame.animation, "frames": frames,
+                           "columns": columns, "rows": rows, "layout": layout,
+                           "reference": REFERENCE_PHRASE if referenced else ""})
 
 
 def frame_seeds(seed: int, frames: list[Frame], policy: str = SEED_POLICIES[0]) -> list[int]:

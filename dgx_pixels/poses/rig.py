@@ -8,7 +8,11 @@ import numpy as np
 
 from ..common.errors import InputError
 from ..sheets.frames import DIRECTIONS_8
-from .openpose import JOINT_INDEX, JOINTS
+
+# The rig's joints, in the COCO-18 order OpenPose draws them in.
+JOINTS = ("nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist", "r_hip", "r_knee",
+          "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear")
+JOINT_INDEX = {name: index for index, name in enumerate(JOINTS)}
 
 # Pose parameters: name -> (neutral value, what it does). Angles in degrees, offsets in body heights.
 PARAMETERS: dict[str, tuple[float, str]] = {

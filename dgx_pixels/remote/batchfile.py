@@ -22,11 +22,13 @@ from typing import Any, Mapping
 
 from .client.records import Job
 from ..common.errors import InputError
+from ..common.files import read_limited
 from .params import ApiWorkflow, find_workflow
 
 STRUCTURED = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML"}
 TOP_KEYS = {"workflow", "defaults", "jobs"}
 MAX_COUNT = 10000
+BATCH_LIMIT = 64 << 20  # bytes of a batch file (a million short prompts)
 
 
 def read_batch(path: str | Path, workflow: str | None = None, overrides: Mapping[str, str] | None = None,
@@ -35,9 +37,7 @@ def read_batch(path: str | Path, workflow: str | None = None, overrides: Mapping
     ``overrides`` (``--set`` text values) apply to every job over the file's defaults."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InputError(f"cannot read the batch file {path} ({err.strerror or err})") from None
+        text = read_limited(path, BATCH_LIMIT, "batch file").decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a text file (expected UTF-8)") from None
     kind = STRUCTURED.get(path.suffix.lower())

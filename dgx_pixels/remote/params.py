@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..common.errors import InputError
+from ..common.files import read_limited
 from ..library.folder import API_DIR
 
 PARAM_TYPES = ("string", "int", "float", "bool", "choice", "seed", "image")
@@ -44,6 +45,7 @@ RESERVED_NAMES = {"name", "workflow", "count"}
 SEED_RANGE = (0, 2**32 - 1)
 TRUE_WORDS = {"true", "yes", "on", "1"}
 FALSE_WORDS = {"false", "no", "off", "0"}
+JSON_LIMIT = 64 << 20  # a workflow or parameter map: the largest shipped one is about 100 KB
 TYPE_WORDS = {"string": "text", "int": "a whole number", "float": "a number", "bool": "true or false",
               "seed": "a whole number (a seed)", "image": "an image file path"}
 
@@ -302,7 +304,8 @@ class ApiWorkflow:
     def image_parameters(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Parameter name -> local file for the image parameters among ``values`` (to upload before queueing)."""
         return {k: v for k, v in values.items()
-                if k in self.parameters and self.parameters[k].type == "image" and Path(v).is_file()}
+                if k in self.parameters and self.parameters[k].type == "image" and isinstance(v, str)
+                and Path(v).is_file()}
 
     def bind(self, values: Mapping[str, Any], uploaded: Mapping[str, str] | None = None) -> dict:
         """A copy of the prompt with ``values`` written into their targets; ``uploaded`` maps image parameters to
@@ -406,12 +409,15 @@ def find_workflow(ref: str | Path) -> Path:
 
 def _read_json(path: Path, what: str) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(f"{path}: cannot read the {what} ({err.strerror or err})") from None
+        return json.loads(read_limited(path, JSON_LIMIT, what).decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: the {what} is not a JSON text file (is it an image? `run` takes an API-format "
+                         "workflow .json)") from None
     except json.JSONDecodeError as err:
         raise InputError(f"{path}: the {what} is not valid JSON (line {err.lineno}, column {err.colno}: "
                          f"{err.msg})") from None
+    except RecursionError:
+        raise InputError(f"{path}: the {what} nests too deeply to be a workflow") from None
 
 
 def parse_assignment(text: str) -> tuple[str, str]:

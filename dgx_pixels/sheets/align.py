@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from ..common.errors import InputError
-from ..image.ops import all_finite
+from ..common.limits import check_batch_pixels
 
 ALIGNMENTS = ("baseline", "centre", "pivot")
 
@@ -20,8 +20,16 @@ def check_frames(frames: list[torch.Tensor]) -> None:
     for number, frame in enumerate(frames):
         if frame.ndim != 3 or frame.shape[-1] != 4:
             raise InputError(f"frame {number} must be RGBA [height, width, 4], got {list(frame.shape)}")
-        if not all_finite(frame):
-            raise InputError(f"frame {number} contains NaN or infinite values; check the node that made it")
+    # one read back to the host for the whole batch: each frame's verdict stays on its device until all are known
+    present = [number for number, frame in enumerate(frames) if frame.numel()]
+    if not present:
+        return
+    device = frames[present[0]].device
+    finite = torch.stack([torch.isfinite(torch.stack(torch.aminmax(frames[number]))).all().to(device)
+                          for number in present])
+    if not bool(finite.all()):
+        number = present[int((~finite).nonzero()[0, 0])]
+        raise InputError(f"frame {number} contains NaN or infinite values; check the node that made it")
 
 
 def check_spacing(name: str, value: int, limit: int = MAX_SPACING) -> int:
@@ -178,4 +186,6 @@ def align_frames(frames: list[torch.Tensor], align: str = "baseline", cell: tupl
     """Frames of any sizes -> ``[N, cell_h, cell_w, 4]`` aligned cells and the placement used."""
     check_frames(frames)
     placement = place_frames(measure_content(frames), align, cell, pivot)
+    check_batch_pixels(len(frames) * placement.cell[0] * placement.cell[1],
+                       f"{len(frames)} cells of {placement.cell[0]}x{placement.cell[1]}")
     return paste_into_cells(frames, placement), placement

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..common.errors import InputError
+from ..common.limits import check_batch_pixels
 from ..image.ops import check_image, check_mask, join_alpha, split_alpha
 from .align import align_frames, check_frames, check_spacing, measure_content
 from .frames import Frame, TagRun, tag_runs
@@ -121,6 +122,7 @@ def assemble_sheet(
         size = (2 * offset + grid_columns * placement.cell[0] + (grid_columns - 1) * gap,
                 2 * offset + grid_rows * placement.cell[1] + (grid_rows - 1) * gap)
 
+    check_batch_pixels(size[0] * size[1], f"the sheet is {size[0]}x{size[1]}")
     sheet = torch.zeros((size[1], size[0], 4), dtype=cells.dtype, device=cells.device)
     for position, (_, rect) in stored.items():
         box = boxes[position] if trim else Rect(0, 0, *placement.cell)

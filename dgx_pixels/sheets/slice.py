@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import torch
-import torch.nn.functional as F
+from scipy import ndimage
 
 from ..common.errors import InputError
 from ..image.background import background_to_alpha
+from ..image.regions import label_array
 from ..image.ops import check_image, check_mask, join_alpha, split_alpha
 from .align import Placement, align_frames, check_cell, check_spacing
 from .layout import Rect, grid_rects
 
 SLICE_MODES = ("grid", "transparency", "background colour")
 
-CONVERGENCE_CHECK_EVERY = 16
-POINTER_JUMP_EVERY = 4
 
 
 def slice_grid(image: torch.Tensor, cell: tuple[int, int] = (0, 0), columns: int = 0, rows: int = 0,
@@ -47,57 +47,28 @@ def slice_grid(image: torch.Tensor, cell: tuple[int, int] = (0, 0), columns: int
     return crops
 
 
-def label_components(foreground: torch.Tensor) -> torch.Tensor:
-    """8-connected labels of a ``[H, W]`` bool mask (0 = background), batched on the device.
-
-    Every pixel starts with its own id and takes the largest id among its neighbours each round; every few rounds
-    it also jumps to the label its label's pixel already has (pointer jumping), so a long winding shape converges
-    in a few hundred rounds instead of one round per pixel of its length.
-    """
-    height, width = foreground.shape
-    dtype = torch.float32 if height * width < 2 ** 24 else torch.float64
-    keep = foreground.view(1, 1, height, width).to(dtype)
-    labels = torch.arange(1, height * width + 1, device=foreground.device, dtype=dtype).view(1, 1, height, width)
-    labels = labels * keep
-    for _ in range(0, height * width, CONVERGENCE_CHECK_EVERY):
-        previous = labels
-        for step in range(CONVERGENCE_CHECK_EVERY):  # a device sync only now and then
-            labels = F.max_pool2d(labels, 3, stride=1, padding=1) * keep
-            if step % POINTER_JUMP_EVERY == POINTER_JUMP_EVERY - 1:
-                flat = labels.view(-1)
-                labels = flat[(flat.long() - 1).clamp(min=0)].view_as(labels) * keep
-        if torch.equal(labels, previous):
-            break
-    return labels.view(height, width).long()
-
-
 def slice_components(image: torch.Tensor, min_area: int = 4, gap: int = 1) -> list[tuple[torch.Tensor, Rect]]:
     """Split an RGBA ``[H, W, 4]`` image into its separate opaque shapes, in reading order.
 
     Parts up to ``gap`` pixels apart belong to one pose (a sword held clear of the hand); shapes smaller than
     ``min_area`` pixels are specks and are left out.
     """
-    opaque = image[..., 3] > 0
-    if not bool(opaque.any()):
+    opaque = (image[..., 3] > 0).cpu().numpy()
+    if not opaque.any():
         raise InputError("the image has no opaque pixels; nothing to slice (is its background transparent?)")
     grown = opaque
     if gap > 0:
-        radius = (int(gap) + 1) // 2
-        grown = F.max_pool2d(opaque.float()[None, None], 2 * radius + 1, stride=1, padding=radius)[0, 0] > 0
-    labels = label_components(grown) * opaque
-    ys, xs = torch.nonzero(opaque, as_tuple=True)
-    values, inverse = torch.unique(labels[ys, xs], return_inverse=True)
-    count = values.numel()
-
-    def reduce(source, how):
-        return torch.full((count,), -1 if how == "amax" else 1 << 30, device=source.device,
-                          dtype=source.dtype).scatter_reduce(0, inverse, source, how)
-
-    stats = torch.stack([reduce(xs, "amin"), reduce(ys, "amin"), reduce(xs, "amax") + 1, reduce(ys, "amax") + 1,
-                         torch.bincount(inverse, minlength=count), values]).T.tolist()
-    shapes = [s for s in stats if s[4] >= min_area]
+        reach = (int(gap) + 1) // 2
+        grown = ndimage.binary_dilation(opaque, np.ones((2 * reach + 1, 2 * reach + 1), bool))
+    labels, count = label_array(grown)
+    labels[~opaque] = 0  # the grown margin joins parts; only their own pixels belong to them
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    shapes = [[box[1].start, box[0].start, box[1].stop, box[0].stop, int(areas[label]), label]
+              for label, box in enumerate(ndimage.find_objects(labels), start=1)
+              if box is not None and areas[label] >= min_area]
     if not shapes:
         raise InputError(f"no shape has at least {min_area} opaque pixels; lower the minimum size")
+    labels = torch.from_numpy(labels).to(image.device)
     crops = []
     for x0, y0, x1, y1, _, label in _reading_order(shapes):
         crop = image[y0:y1, x0:x1].clone()

@@ -14,6 +14,7 @@ from dataclasses import replace
 import torch
 
 from ..common.errors import InputError
+from ..common.limits import check_batch_pixels
 from ..image.seamless import wrap_difference
 from .layout import Rect, SheetFrame, SheetLayout, TileInfo, grid_rects
 from .align import check_frames, check_spacing
@@ -91,6 +92,7 @@ def assemble_tileset(tiles: list[torch.Tensor], columns: int = 0, spacing: int =
 
     rects = grid_rects((width, height), columns, rows, spacing, margin)
     size = (2 * margin + columns * width + (columns - 1) * spacing, 2 * margin + rows * height + (rows - 1) * spacing)
+    check_batch_pixels(size[0] * size[1], f"the tileset is {size[0]}x{size[1]}")
     sheet = torch.zeros((size[1], size[0], 4), dtype=stack.dtype, device=stack.device)
     for index in range(count):
         rect = rects[index]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import numpy as np
 import pytest
@@ -17,60 +16,16 @@ import ron_subset
 from dgx_pixels.sheets.align import align_frames
 from dgx_pixels.sheets.assemble import assemble_sheet
 from dgx_pixels.sheets.frames import parse_tag_spec
+from sheet_prompts import assemble_node, bevy_project, export_node, load_frames_prompt
 from sheet_samples import figure, save_rgba, to_uint8, walk_cycle
-
-
-SPEC = "idle:4@120ms, walk_E:6@80ms pingpong"
-
-
-def _project(comfy) -> tuple[str, object]:
-    """A fresh Bevy project folder inside the server's output folder; returns (relative name, path)."""
-    name = f"bevy_game_{uuid.uuid4().hex[:8]}"
-    path = comfy.base_dir / "output" / name
-    path.mkdir()
-    (path / "Cargo.toml").write_text('[package]\nname = "game"\nversion = "0.1.0"\n\n[dependencies]\nbevy = "0.19"\n')
-    return name, path
-
-
-def _load_frames(comfy, tmp_path, frames, first_id: int = 100) -> tuple[dict, list]:
-    """LoadImage + JoinImageWithAlpha per frame, chained through ImageBatch: (prompt part, link to the batch)."""
-    prompt, batch = {}, None
-    for number, frame in enumerate(frames):
-        path = tmp_path / f"frame_{uuid.uuid4().hex[:6]}_{number}.png"
-        save_rgba(frame, path)
-        load, join = str(first_id + 3 * number), str(first_id + 3 * number + 1)
-        prompt[load] = {"class_type": "LoadImage", "inputs": {"image": comfy.upload_image(path)}}
-        prompt[join] = {"class_type": "JoinImageWithAlpha", "inputs": {"image": [load, 0], "alpha": [load, 1]}}
-        if batch is None:
-            batch = [join, 0]
-        else:
-            merged = str(first_id + 3 * number + 2)
-            prompt[merged] = {"class_type": "ImageBatch", "inputs": {"image1": batch, "image2": [join, 0]}}
-            batch = [merged, 0]
-    return prompt, batch
-
-
-def _assemble(frames_link, **overrides) -> dict:
-    inputs = {"frames": frames_link, "tags": SPEC, "layout": "rows", "columns": 0, "cell_width": 0,
-              "cell_height": 0, "align": "baseline", "pivot_x": 0.5, "pivot_y": 1.0, "padding": 1, "extrude": 0,
-              "trim": False, "dedupe": False}
-    inputs.update(overrides)
-    return {"class_type": "DGXPixelsAssembleSpriteSheet", "inputs": inputs}
-
-
-def _export(source: str, project: str, name: str, **overrides) -> dict:
-    inputs = {"sheet": [source, 0], "mask": [source, 1], "layout": [source, 2], "project": project, "name": name,
-              "folder": "auto", "png_meta": True, "must_be_bevy_project": True}
-    inputs.update(overrides)
-    return {"class_type": "DGXPixelsBevyExport", "inputs": inputs}
 
 
 def test_frames_become_a_bevy_sprite_the_game_can_animate(comfy, tmp_path):
     frames, spec = walk_cycle()
-    project, folder = _project(comfy)
-    prompt, batch = _load_frames(comfy, tmp_path, frames)
-    prompt["1"] = _assemble(batch)
-    prompt["2"] = _export("1", project, "hero")
+    project, folder = bevy_project(comfy)
+    prompt, batch = load_frames_prompt(comfy, tmp_path, frames)
+    prompt["1"] = assemble_node(batch)
+    prompt["2"] = export_node("1", project, "hero")
     outputs = comfy.run(prompt)
 
     asset = folder / "assets" / "sprites" / "hero"
@@ -107,13 +62,13 @@ def test_frames_become_a_bevy_sprite_the_game_can_animate(comfy, tmp_path):
 
 def test_a_second_export_keeps_the_first_in_history(comfy, tmp_path):
     frames, _ = walk_cycle()
-    project, folder = _project(comfy)
-    prompt, batch = _load_frames(comfy, tmp_path, frames[:4])
-    prompt["1"] = _assemble(batch, tags="idle:4@120ms")
-    prompt["2"] = _export("1", project, "hero")
+    project, folder = bevy_project(comfy)
+    prompt, batch = load_frames_prompt(comfy, tmp_path, frames[:4])
+    prompt["1"] = assemble_node(batch, tags="idle:4@120ms")
+    prompt["2"] = export_node("1", project, "hero")
     comfy.run(prompt)
     first = (folder / "assets" / "sprites" / "hero" / "hero.sprite.ron").read_bytes()
-    prompt["1"] = _assemble(batch, tags="idle:4@200ms")
+    prompt["1"] = assemble_node(batch, tags="idle:4@200ms")
     outputs = comfy.run(prompt)
     assert "previous version kept in" in outputs["2"]["text"][0]
     (snapshot,) = (folder / ".dgx-pixels" / "history" / "assets" / "sprites" / "hero").iterdir()
@@ -126,7 +81,7 @@ def test_a_multi_pose_image_is_sliced_and_exported(comfy, tmp_path):
     for number, x in enumerate((3, 33, 63)):
         canvas[4:28, x:x + 24] = figure(lift=number, step=number % 2)
     save_rgba(canvas, tmp_path / "poses.png")
-    project, folder = _project(comfy)
+    project, folder = bevy_project(comfy)
     prompt = {
         "1": {"class_type": "LoadImage", "inputs": {"image": comfy.upload_image(tmp_path / "poses.png")}},
         "2": {"class_type": "DGXPixelsSliceSpriteSheet", "inputs": {
@@ -134,8 +89,8 @@ def test_a_multi_pose_image_is_sliced_and_exported(comfy, tmp_path):
             "grid_cell_height": 0, "grid_columns": 0, "grid_rows": 0, "grid_padding": 0, "grid_offset": 0,
             "min_size": 4, "join_gap": 1, "key_colour": "", "tolerance": 0.12, "cell_width": 0, "cell_height": 0,
             "align": "baseline", "tags": "bounce:3@100ms pingpong"}},
-        "3": _assemble(["2", 0], mask=["2", 1], frame_tags=["2", 2], tags="", padding=0),
-        "4": _export("3", project, "bouncer"),
+        "3": assemble_node(["2", 0], mask=["2", 1], frame_tags=["2", 2], tags="", padding=0),
+        "4": export_node("3", project, "bouncer"),
     }
     outputs = comfy.run(prompt)
     assert len(outputs["2"]["dgx_sheet_player"][0]["frames"]) == 3
@@ -156,11 +111,11 @@ def test_tiles_become_a_tileset_tiled_can_read(comfy, tmp_path):
         tile[::2, ::2, 1] = 0.3 * number
         tile[..., 3] = 1.0
         tiles.append(tile)
-    project, folder = _project(comfy)
-    prompt, batch = _load_frames(comfy, tmp_path, tiles)
+    project, folder = bevy_project(comfy)
+    prompt, batch = load_frames_prompt(comfy, tmp_path, tiles)
     prompt["1"] = {"class_type": "DGXPixelsAssembleTileset", "inputs": {
         "tiles": batch, "columns": 2, "spacing": 1, "margin": 1, "autotile": "none", "seam_tolerance": 1.5}}
-    prompt["2"] = _export("1", project, "floor")
+    prompt["2"] = export_node("1", project, "floor")
     outputs = comfy.run(prompt)
     assert "4 tiles of 8x8, 2 columns" in outputs["1"]["text"][0]
     parsed = parse_tileset(folder / "assets" / "tilesets" / "floor" / "floor.tsx")
@@ -178,17 +133,17 @@ def test_tiles_become_a_tileset_tiled_can_read(comfy, tmp_path):
     ("no_such_game", "is not a folder"),
 ])
 def test_bevy_export_refuses_paths_outside_the_allowed_roots(comfy, tmp_path, project, message):
-    prompt, batch = _load_frames(comfy, tmp_path, walk_cycle()[0][:2])
-    prompt["1"] = _assemble(batch, tags="")
-    prompt["2"] = _export("1", project, "hero")
+    prompt, batch = load_frames_prompt(comfy, tmp_path, walk_cycle()[0][:2])
+    prompt["1"] = assemble_node(batch, tags="")
+    prompt["2"] = export_node("1", project, "hero")
     error = comfy.execution_error(prompt)
     assert error["node_type"] == "DGXPixelsBevyExport"
     assert error["exception_message"].startswith("Bevy Export: ") and message in error["exception_message"]
 
 
 def test_bad_tags_are_reported_by_the_assemble_node(comfy, tmp_path):
-    prompt, batch = _load_frames(comfy, tmp_path, walk_cycle()[0][:2])
-    prompt["1"] = _assemble(batch, tags="idle:3")
+    prompt, batch = load_frames_prompt(comfy, tmp_path, walk_cycle()[0][:2])
+    prompt["1"] = assemble_node(batch, tags="idle:3")
     prompt["2"] = {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}
     error = comfy.execution_error(prompt)
     assert error["node_type"] == "DGXPixelsAssembleSpriteSheet"

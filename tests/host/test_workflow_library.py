@@ -3,19 +3,16 @@ and every API twin runs end to end on the tiny model with outputs that pass the 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from comfy_server import ComfyServer
 from dgx_pixels.library import definitions as library
 from dgx_pixels.library.folder import CHECKOUT_WORKFLOWS
 from dgx_pixels.remote.params import ApiWorkflow
-from paths import ARTIFACTS as TEST_ARTIFACTS, REPO
-
-ARTIFACTS = TEST_ARTIFACTS / "workflows"
+from paths import DATA, REPO
+from workflow_runs import check_export, run_library_workflow
 
 
 @pytest.fixture(scope="module")
@@ -70,38 +67,48 @@ def test_editor_files_load_in_the_frontend_and_convert_to_their_twins(studio, br
                          if (converted.get(k) or {}).get("inputs") != (twin.get(k) or {}).get("inputs")
                          or (converted.get(k) or {}).get("class_type") != (twin.get(k) or {}).get("class_type")}
             assert differing == {}, f"{workflow.name}: frontend vs twin {differing}"
+            check_layout(workflow.name, page.evaluate(LAYOUT))
             page.wait_for_timeout(300)
             screenshot(page, f"workflow-{workflow.name}")
     finally:
         page.close()
 
 
+# The boxes the frontend draws: nodes with their title bars, groups with theirs.
+LAYOUT = """() => ({
+    nodes: app.graph._nodes.map(n => ({type: n.type, title: n.title, box: Array.from(n.getBounding())})),
+    groups: app.graph._groups.map(g => ({title: g.title, box: Array.from(g._bounding)})),
+})"""
+
+
+def overlap(a: list, b: list) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def inside(inner: list, outer: list) -> bool:
+    return (outer[0] <= inner[0] and inner[0] + inner[2] <= outer[0] + outer[2] and outer[1] <= inner[1]
+            and inner[1] + inner[3] <= outer[1] + outer[3])
+
+
+def check_layout(name: str, layout: dict) -> None:
+    """No two groups overlap, no note covers a node, every node sits in one group; in the character workflow every
+    stage (group) holds a note that explains it."""
+    groups, nodes = layout["groups"], layout["nodes"]
+    for number, group in enumerate(groups):
+        for other in groups[number + 1:]:
+            assert not overlap(group["box"], other["box"]), f"{name}: {group['title']!r} overlaps {other['title']!r}"
+    notes = [node for node in nodes if node["type"] == "Note"]
+    for note in notes:
+        for node in nodes:
+            assert node is note or not overlap(note["box"], node["box"]), f"{name}: a note covers {node['title']!r}"
+    for node in nodes:
+        assert sum(inside(node["box"], group["box"]) for group in groups) == 1, f"{name}: {node['title']!r}"
+    if name == "character_sprite_sheet":
+        for group in groups:
+            assert any(inside(note["box"], group["box"]) for note in notes), f"{group['title']!r} has no note"
+
+
 TINY = {"width": 64, "height": 64, "steps": 2, "seed": 3}
-
-
-def run_library_workflow(server, name: str, values: dict, images: dict | None = None) -> dict:
-    workflow = ApiWorkflow.load(CHECKOUT_WORKFLOWS / "api" / f"{name}.json")
-    uploaded = {key: server.upload_image(Path(path)) for key, path in (images or {}).items()}
-    resolved = workflow.resolve({**values, **{k: str(v) for k, v in (images or {}).items()}})
-    return server.run(workflow.bind(resolved, uploaded), timeout=600)
-
-
-def check_export(server, outputs: dict, folder: str, asset: str, native: tuple[int, int], max_colours: int):
-    assets = server.base_dir / "output" / "bevy_game" / "assets" / folder / asset
-    sheet = Image.open(assets / f"{asset}.png")
-    assert sheet.mode == "RGBA" and not sheet.info.get("prompt")
-    rgba = np.asarray(sheet)
-    assert set(np.unique(rgba[..., 3]).tolist()) <= {0, 255}, "alpha must be binary"
-    opaque = rgba[rgba[..., 3] == 255][:, :3]
-    assert len({tuple(p) for p in opaque}) <= max_colours
-    atlas = json.loads((assets / f"{asset}.json").read_text())
-    frames = atlas["frames"]
-    assert frames and all((f["frame"]["w"], f["frame"]["h"]) == native for f in frames), "native size"
-    for suffix in (".sprite.ron", ".atlas.ron", ".assets.ron", ".png.meta"):
-        assert (assets / f"{asset}{suffix}").is_file()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # kept to look at: the sheet at 8x
-    sheet.resize((sheet.width * 8, sheet.height * 8), Image.NEAREST).save(ARTIFACTS / f"{folder}-{asset}.png")
-    return assets, sheet
 
 
 def test_cleanup_existing_art_end_to_end(studio, tmp_path):
@@ -149,23 +156,20 @@ def test_generate_command_queues_the_library_workflows(studio, tmp_path):
     assert [job["state"] for job in manifest["jobs"]] == ["done"]
     assets = studio.base_dir / "output" / "bevy_game" / "assets" / "items" / "loot"
     assert len(json.loads((assets / "loot.json").read_text())["frames"]) == 2
-    result = subprocess.run([sys.executable, "-m", "dgx_pixels", "generate", "character", "a green goblin",
-                             "--animations", "idle:2", "--directions", "right", "--size", "16x16", "--name", "goblin",
-                             "-o", str(tmp_path / "goblin"), *common], cwd=root, capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, result.stderr
-    goblin = studio.base_dir / "output" / "bevy_game" / "assets" / "sprites" / "goblin" / "goblin.json"
-    assert [t["name"] for t in json.loads(goblin.read_text())["meta"]["frameTags"]] == ["idle_E"]
     result = subprocess.run([sys.executable, "-m", "dgx_pixels", "generate", "tiles", "cobblestone", "--tiles", "0",
                              *common], cwd=root, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "tiles" in result.stderr
 
 
-def test_character_sprite_sheet_end_to_end(studio):
-    outputs = run_library_workflow(studio, "character_sprite_sheet", {
-        "width": 64, "height": 64, "steps": 2, "animations": "idle:2, walk:3", "directions": "right",
-        "size": "16x16", "colours": 8})
-    assets, sheet = check_export(studio, outputs, "sprites", "hero", (16, 16), 8)
-    atlas = json.loads((assets / "hero.json").read_text())
+def test_the_0_1_character_workflow_still_validates_and_runs(studio):
+    """Scripts written for the first character workflow (a prompt per frame, Pose Batch) send its API prompt with
+    its parameter names: the server still takes it, and it still draws a tagged sheet."""
+    legacy = ApiWorkflow.load(DATA / "legacy" / "character_sprite_sheet.json")
+    assert "DGXPixelsCharacterPoseBatch" in {node["class_type"] for node in legacy.prompt.values()}
+    values = {"width": 64, "height": 64, "steps": 2, "animations": "idle:2, walk:2", "directions": "right",
+              "size": "16x16", "colours": 8, "seed": 5, "prompt": "a green goblin", "asset_name": "goblin"}
+    studio.run(legacy.bind(legacy.resolve(values)), timeout=600)  # queueing fails on any validation error
+    assets, sheet = check_export(studio, {}, "sprites", "goblin", (16, 16), 8)
+    atlas = json.loads((assets / "goblin.json").read_text())
     assert [(t["name"], t["from"], t["to"]) for t in atlas["meta"]["frameTags"]] == [("idle_E", 0, 1),
-                                                                                     ("walk_E", 2, 4)]
+                                                                                     ("walk_E", 2, 3)]

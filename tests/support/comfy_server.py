@@ -1,13 +1,11 @@
-"""A real ComfyUI server for tests: started from the provisioned host on a free loopback port, with a temporary
-base directory (models, input, output, user) and this pack loaded; helpers to queue API prompts, follow them over
-the websocket, and fetch outputs through /view."""
+"""A real ComfyUI server for tests (dgx_pixels.host.server.LocalServer: the provisioned host on a free loopback
+port, a temporary base directory, this pack loaded) with helpers to queue API prompts, follow them over the
+websocket, and fetch outputs through /view."""
 from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -20,6 +18,7 @@ import websocket
 from PIL import Image
 
 from dgx_pixels.host import provision as hostlib
+from dgx_pixels.host.server import LocalServer, ServerFailed
 from paths import REPO
 
 PACK_ROOT = REPO
@@ -45,100 +44,20 @@ class ComfyError(AssertionError):
         self.event = event or {}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class ComfyServer(LocalServer):
+    """A LocalServer with what the tests do to it: queue prompts, follow them, upload and fetch files."""
 
-
-class ComfyServer:
     def __init__(self, host: hostlib.Host, base_dir: Path, models: dict[str, list[Path]] | None = None,
                  pack_dir: Path | None = None):
-        """``pack_dir``: a copy of the pack to install as a plain folder (default: this checkout, as a link)."""
-        self.host = host
-        self.pack_dir = pack_dir
-        self.base_dir = base_dir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = base_dir / "comfyui.log"
+        super().__init__(host, base_dir, models, pack_dir)
         self.client_id = uuid.uuid4().hex
-        self.process: subprocess.Popen | None = None
         self.last_history: dict = {}
-        self._prepare(models or {})
 
-    def _prepare(self, models: dict[str, list[Path]]) -> None:
-        for sub in ("custom_nodes", "input", "output", "user", "temp"):
-            (self.base_dir / sub).mkdir(parents=True, exist_ok=True)
-        if self.pack_dir is None:
-            (self.base_dir / "custom_nodes" / hostlib.PACK_DIR_NAME).symlink_to(PACK_ROOT, target_is_directory=True)
-        else:
-            shutil.copytree(self.pack_dir, self.base_dir / "custom_nodes" / self.pack_dir.name)
-        for folder, files in models.items():
-            target = self.base_dir / "models" / folder
-            target.mkdir(parents=True, exist_ok=True)
-            for file in files:
-                (target / file.name).symlink_to(file)
-
-    # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 180.0) -> "ComfyServer":
-        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-        cmd = hostlib.server_command(self.host, port=self.port, extra=["--base-directory", str(self.base_dir),
-                                                                      "--disable-auto-launch"])
-        self._log_file = open(self.log_path, "w")
-        self.process = subprocess.Popen(cmd, cwd=self.host.comfyui, env=env, stdout=self._log_file,
-                                        stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ComfyError(f"ComfyUI exited with code {self.process.returncode} while starting\n"
-                                 f"{self.log_tail()}")
-            try:
-                self.get_json("/system_stats")
-                break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                time.sleep(0.3)
-        else:
-            raise ComfyError(f"ComfyUI did not answer within {timeout:.0f} s\n{self.log_tail()}")
-        failures = self.pack_import_failures()
-        if failures:
-            raise ComfyError(f"DGX-Pixels failed to import in ComfyUI:\n{failures}\n{self.log_tail()}")
-        return self
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if getattr(self, "_log_file", None):
-            self._log_file.close()
-
-    def kill(self) -> None:
-        """End the server abruptly (SIGKILL), as a crash would; ``start()`` brings it back on the same port with the
-        same folders (its queue and history are gone, its output files stay)."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        if getattr(self, "_log_file", None):
-            self._log_file.close()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def log_tail(self, lines: int = 80) -> str:
-        return "----- ComfyUI log (tail) -----\n" + "\n".join(self.log().splitlines()[-lines:])
-
-    def pack_import_failures(self) -> str:
-        lines = self.log().splitlines()
-        pack_name = self.pack_dir.name if self.pack_dir else hostlib.PACK_DIR_NAME
-        return "\n".join(ln for ln in lines if "IMPORT FAILED" in ln and pack_name in ln)
-
-    # ------------------------------------------------------------------ HTTP
-    def get_json(self, path: str):
-        with urllib.request.urlopen(self.url + path, timeout=30) as response:
-            return json.loads(response.read())
+        try:
+            return super().start(timeout)
+        except ServerFailed as err:
+            raise ComfyError(str(err)) from None
 
     def post_json(self, path: str, body) -> tuple[int, dict]:
         request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
@@ -148,9 +67,6 @@ class ComfyServer:
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read() or b"{}")
-
-    def object_info(self, node_class: str | None = None) -> dict:
-        return self.get_json("/object_info" + (f"/{node_class}" if node_class else ""))
 
     def upload_image(self, path: Path, name: str | None = None) -> str:
         """Upload a file into the server's input folder; returns the name LoadImage takes."""

@@ -28,11 +28,11 @@ servers, interrupts the running ones, and leaves a manifest that ``resume`` cont
 """
 from __future__ import annotations
 
-from .records import (BatchResult, ClientError, Event, EventKind, Job, JobFailed, JobRecord, JobResult, JobState,
-                      OutputFile, PromptRejected, ServerUnreachable)
+from .records import (BadReply, BatchResult, ClientError, Event, EventKind, Job, JobFailed, JobRecord, JobResult,
+                      JobState, OutputFile, PromptRejected, ServerError, ServerUnreachable)
 
-__all__ = ["BatchResult", "Client", "ClientError", "Event", "EventKind", "Job", "JobFailed", "JobRecord", "JobResult",
-           "JobState", "OutputFile", "PromptRejected", "ServerUnreachable"]
+__all__ = ["BadReply", "BatchResult", "Client", "ClientError", "Event", "EventKind", "Job", "JobFailed", "JobRecord",
+           "JobResult", "JobState", "OutputFile", "PromptRejected", "ServerError", "ServerUnreachable"]
 
 
 def __getattr__(name: str):

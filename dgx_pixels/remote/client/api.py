@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import math
 import signal
 import uuid
 from pathlib import Path
@@ -16,6 +17,19 @@ from .manifest import RunManifest
 from .records import DEFAULT_SERVER, BatchResult, Event, Job, JobFailed, JobResult, normalise_url
 from .scheduler import BatchRun
 from .server import Settings
+
+
+def _check_settings(seconds: Mapping[str, float | None], counts: Mapping[str, tuple[int, int]]) -> None:
+    """Timeouts and intervals are positive numbers of seconds (None: no job timeout), counts whole numbers of at least
+    their lowest value: a timeout of -1 would end every wait at once, or never."""
+    for name, value in seconds.items():
+        if value is None and name == "job_timeout":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise InputError(f"{name} must be a number of seconds above 0, got {value!r}")
+    for name, (value, lowest) in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+            raise InputError(f"{name} must be a whole number of at least {lowest}, got {value!r}")
 
 
 class Client:
@@ -41,8 +55,10 @@ class Client:
         self.servers = list(dict.fromkeys(normalise_url(s) for s in servers))
         if not self.servers:
             raise InputError("no server given")
-        if queue_depth < 1:
-            raise InputError(f"queue_depth must be at least 1, got {queue_depth}")
+        _check_settings({"request_timeout": request_timeout, "connect_timeout": connect_timeout,
+                         "job_timeout": job_timeout, "server_down_timeout": server_down_timeout,
+                         "poll_interval": poll_interval, "backoff": backoff, "max_backoff": max_backoff},
+                        {"queue_depth": (queue_depth, 1), "retries": (retries, 0), "max_attempts": (max_attempts, 1)})
         self.settings = Settings(queue_depth, request_timeout, connect_timeout, job_timeout, retries, backoff,
                                  max_backoff, server_down_timeout, max_attempts, poll_interval, forget_history,
                                  tuple(download_types))

@@ -3,18 +3,60 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from ...common.errors import InputError
-from ...common.files import write_atomic
+from ...common.files import read_limited, write_atomic
 from ..params import ApiWorkflow
 from .records import BatchResult, Job, JobRecord, JobResult, JobState, OutputFile, now_iso, safe_name
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "dgx-pixels-run"
 MANIFEST_VERSION = 1
+MANIFEST_LIMIT = 1 << 30  # bytes: a million jobs with their parameters
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The keys a record read back from disk must have, with their types (a resumed manifest may be damaged or
+    written by someone else: it is checked before anything acts on it). ``items``: keys holding lists of objects."""
+
+    what: str
+    required: Mapping[str, type | tuple]
+    optional: Mapping[str, type | tuple] = field(default_factory=dict)
+    items: Mapping[str, "Shape"] = field(default_factory=dict)
+
+    def check(self, value: Any) -> dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{self.what} is not an object")
+        for key, kind in {**self.required, **self.optional}.items():
+            if (key in self.required or key in value) and not _fits(value.get(key), kind):
+                raise ValueError(f"{self.what}: {key!r} is missing or of another type")
+        for key, shape in self.items.items():
+            for item in value.get(key, []):
+                shape.check(item)
+        return value
+
+
+def _fits(value: Any, kind: type | tuple) -> bool:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)  # True is no count
+
+
+OUTPUT_REF = Shape("an output reference", {"node_id": str, "node": str, "filename": str, "subfolder": str,
+                                           "type": str})
+ATTEMPT = Shape("an attempt", {"server": str, "prompt_id": str})
+MOVE = {"state": str, "prompt_id": str, "server": str, "outputs": list, "attempts": list}
+JOURNAL_ENTRY = Shape("a journal entry", {"name": str, **MOVE}, items={"outputs": OUTPUT_REF, "attempts": ATTEMPT})
+JOB_SHAPE = Shape("a job", {"name": str, "workflow": str, "params": dict},
+                  {**MOVE, "seed": (int, type(None)), "error": str, "queued_at": str, "finished_at": str,
+                   "files": list},
+                  items={"outputs": OUTPUT_REF, "attempts": ATTEMPT,
+                         "files": Shape("an output file", {"path": str, "sha256": str, "bytes": int, "node": str})})
+WORKFLOW_SHAPE = Shape("a workflow", {"prompt": dict}, {"parameter_map": (dict, type(None))})
+MANIFEST_SHAPE = Shape("the manifest", {"workflows": dict, "jobs": list}, {"servers": list})
 
 
 class RunManifest:
@@ -57,16 +99,18 @@ class RunManifest:
         if not self.journal_path.is_file():
             return
         by_name = {job.name: job for job in self.jobs}
-        for line in self.journal_path.read_text(encoding="utf-8").splitlines():
+        for line in self.journal_path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash: the move it records never happened
-            job = by_name.get(entry.get("name"))
+                move = JOURNAL_ENTRY.check(entry)
+                JobState(move["state"])
+            except (ValueError, RecursionError):
+                continue  # a line cut short by a crash (the move it records never happened), or not ours
+            job = by_name.get(move["name"])
             if job is not None and job.state != JobState.DONE:
                 for key in ("prompt_id", "server", "outputs", "attempts"):
-                    setattr(job, key, entry[key])
-                job.state = JobState(entry["state"])
+                    setattr(job, key, move[key])
+                job.state = JobState(move["state"])
 
     @classmethod
     def create(cls, out_dir: str | Path, jobs: Sequence[Job], servers: Sequence[str],
@@ -116,22 +160,30 @@ class RunManifest:
         if path.is_dir():
             path = path / MANIFEST_NAME
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise InputError(f"cannot read the run manifest {path} ({err.strerror or err})") from None
+            data = json.loads(read_limited(path, MANIFEST_LIMIT, "run manifest").decode("utf-8"))
         except json.JSONDecodeError as err:
             raise InputError(f"{path} is not a run manifest (invalid JSON at line {err.lineno})") from None
+        except (UnicodeDecodeError, RecursionError):
+            raise InputError(f"{path} is not a run manifest (not JSON text)") from None
         if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
             raise InputError(f"{path} is not a dgx-pixels run manifest")
         if data.get("version") != MANIFEST_VERSION:
-            raise InputError(f"{path}: manifest version {data.get('version')} is not supported "
+            raise InputError(f"{path}: manifest version {str(data.get('version'))[:20]} is not supported "
                              f"(this dgx-pixels reads version {MANIFEST_VERSION})")
-        workflows = {key: ApiWorkflow.from_dict(w["prompt"], w.get("parameter_map"), name=key,
-                                                source=w.get("source", ""))
-                     for key, w in data["workflows"].items()}
-        jobs = [JobRecord.from_dict(j) for j in data["jobs"]]
-        manifest = cls(path, list(data.get("servers", [])), workflows, jobs, data.get("created", ""),
-                       data.get("client_id", ""))
+        try:
+            MANIFEST_SHAPE.check(data)
+            workflows = {key: ApiWorkflow.from_dict(WORKFLOW_SHAPE.check(w)["prompt"], w.get("parameter_map"),
+                                                    name=key, source=str(w.get("source", "")))
+                         for key, w in data["workflows"].items()}
+            jobs = [JobRecord.from_dict(JOB_SHAPE.check(j)) for j in data["jobs"]]
+        except ValueError as err:  # InputError included: a workflow inside that is not one
+            raise InputError(f"{path} is damaged: {err}") from None
+        unknown = {job.workflow for job in jobs} - set(workflows)
+        if unknown:
+            raise InputError(f"{path} is damaged: its jobs name workflows it does not hold "
+                             f"({', '.join(sorted(unknown))[:200]})")
+        manifest = cls(path, [str(url) for url in data.get("servers", [])], workflows, jobs,
+                       str(data.get("created", "")), str(data.get("client_id", "")))
         manifest._replay_journal()
         return manifest
 

@@ -1,6 +1,7 @@
 """What the client reports and keeps: jobs, results, events, errors."""
 from __future__ import annotations
 
+import hashlib
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -13,7 +14,6 @@ from ...common.errors import InputError
 from ..params import ApiWorkflow
 
 DEFAULT_SERVER = "http://127.0.0.1:8188"
-
 
 
 class JobState(str, Enum):
@@ -52,6 +52,14 @@ class ClientError(Exception):
 
 class ServerUnreachable(ClientError):
     """No answer (or only server errors) from a ComfyUI server after the retries."""
+
+
+class ServerError(ClientError):
+    """The server answered, with an error of its own (HTTP 5xx) after the retries: its text says what."""
+
+
+class BadReply(ClientError):
+    """The server answered something that is not what ComfyUI sends (not JSON, the wrong shape, too big)."""
 
 
 class PromptRejected(ClientError):
@@ -168,8 +176,8 @@ def normalise_url(url: str) -> str:
     text = url.strip()
     if "://" not in text:
         text = "http://" + text
-    parts = urllib.parse.urlsplit(text)
     try:
+        parts = urllib.parse.urlsplit(text)  # raises on a broken IPv6 address ("http://[::1")
         valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in text
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
@@ -179,7 +187,12 @@ def normalise_url(url: str) -> str:
     return text.rstrip("/")
 
 
+SAFE_NAME_LENGTH = 100  # file systems allow 255 bytes; a long prompt or title keeps its start and a hash
+
+
 def safe_name(text: str) -> str:
     """A file or folder name from free text (job names, node titles)."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-.")
+    if len(name) > SAFE_NAME_LENGTH:
+        name = f"{name[:SAFE_NAME_LENGTH - 13]}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
     return name or "output"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 import uuid
 from collections import deque
@@ -14,20 +15,34 @@ import aiohttp
 from ...common.errors import InputError
 from ...common.files import write_atomic
 from .manifest import RunManifest
-from .records import (ClientError, Event, EventKind, JobRecord, JobState, PromptRejected, ServerUnreachable,
+from ...image.decode import FORMAT_OF_SUFFIX, check_image_bytes
+from .records import (BadReply, ClientError, Event, EventKind, JobRecord, JobState, PromptRejected, ServerUnreachable,
                       normalise_url, now_iso, safe_name)
-from .server import Server, Settings, Attempt, describe_failure
+from .replies import describe_failure, succeeded
+from .server import Server, Settings, Attempt
+
+
+async def wait_for_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait at most ``timeout`` s for ``event``; True when it is set. asyncio.wait_for loses a cancellation (Ctrl-C)
+    that arrives in the same loop turn as the event (Python 3.11); asyncio.wait lets it through."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        done, _ = await asyncio.wait({waiter}, timeout=timeout)
+    finally:
+        waiter.cancel()
+    return bool(done)
 
 
 def output_refs(outputs: Mapping[str, Any], titles: Mapping[str, str], types: Sequence[str]) -> list[dict]:
     """The downloadable files in a prompt's outputs (``{node id: ui}``), with the title of the node that made each."""
     refs = []
-    for node_id, ui in outputs.items():
-        for key, items in (ui or {}).items():
-            if not isinstance(items, list):
-                continue
-            for item in items:
-                if isinstance(item, dict) and "filename" in item and item.get("type", "output") in types:
+    for node_id, ui in outputs.items() if isinstance(outputs, Mapping) else ():
+        for key, items in ui.items() if isinstance(ui, Mapping) else ():
+            for item in items if isinstance(items, list) else ():
+                if not isinstance(item, dict) or not all(isinstance(item.get(field, ""), str)
+                                                         for field in ("filename", "subfolder", "type")):
+                    continue  # not a file reference as ComfyUI writes one
+                if item.get("filename") and item.get("type", "output") in types:
                     refs.append({"node_id": node_id, "node": titles.get(node_id, node_id), "kind": key,
                                  "filename": item["filename"], "subfolder": item.get("subfolder", ""),
                                  "type": item.get("type", "output")})
@@ -49,8 +64,23 @@ def local_names(refs: list[dict]) -> list[str]:
         index = seen[ref["node_id"]]
         seen[ref["node_id"]] += 1
         suffix = f"_{index:03d}" if per_node[ref["node_id"]] > 1 else ""
-        names.append(f"{slugs[ref['node_id']]}{suffix}{Path(ref['filename']).suffix.lower()}")
+        names.append(f"{slugs[ref['node_id']]}{suffix}{file_suffix(ref['filename'])}")
     return names
+
+
+def file_suffix(server_name: str) -> str:
+    """The server's file suffix when it is a plain one (.png, .json...), else .bin: the name the server chose never
+    shapes the local file beyond that."""
+    suffix = Path(server_name).suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ".bin"
+
+
+def check_download(data: bytes, server_name: str, local_name: str, url: str) -> None:
+    """An output saved as an image must be one, in the format its name says, within the pixel limit."""
+    try:
+        check_image_bytes(data, f"{server_name!r} from {url}", Path(local_name).suffix)
+    except InputError as err:
+        raise BadReply(f"not saved: {err}") from None
 
 
 class BatchRun:
@@ -69,7 +99,7 @@ class BatchRun:
         self.tasks: set[asyncio.Task] = set()
         self.to_forget: dict[str, list[str]] = {}
         self.counts: dict[str, int] = {}
-        self.fatal: ClientError | None = None
+        self.fatal: BaseException | None = None  # a ClientError, or a bug raised again as it is (its traceback kept)
 
     # ------------------------------------------------------------------ events and state
     def emit(self, kind: EventKind, job: JobRecord | None, server: str = "", **info) -> None:
@@ -104,18 +134,17 @@ class BatchRun:
         servers = [self.server(url) for url in urls]
         for server in servers:
             server.start_listening()
+        started = time.monotonic()
         while not any(s.up for s in servers):
-            if all(s.failures > self.settings.retries for s in servers):
+            waited_too_long = self.settings.job_timeout and time.monotonic() - started > self.settings.job_timeout
+            if waited_too_long or all(s.failures > self.settings.retries for s in servers):
                 for server in servers:
                     await server.stop_listening()
                 reasons = "; ".join(f"{s.url}: {s.last_error}" for s in servers)
                 raise ServerUnreachable(f"cannot reach any ComfyUI server ({reasons}). Start one with "
                                         "`dgx-pixels host run`, or pass --server URL")
             self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), 1.0)
-            except asyncio.TimeoutError:
-                pass
+            await wait_for_event(self.wake, 1.0)
         return servers
 
     def pick_server(self, servers: Sequence[Server]) -> Server | None:
@@ -179,8 +208,7 @@ class BatchRun:
     def _task_done(self, task: asyncio.Task) -> None:
         self.tasks.discard(task)
         if not task.cancelled() and task.exception() is not None and self.fatal is None:
-            error = task.exception()
-            self.fatal = error if isinstance(error, ClientError) else ClientError(f"internal error: {error!r}")
+            self.fatal = task.exception()
         self.wake.set()
 
     async def schedule(self, servers: list[Server]) -> None:
@@ -192,16 +220,15 @@ class BatchRun:
                 job = self.pending.popleft()
                 server.dispatched += 1
                 self.start(self.submit_task(job, server))
+            # With no server left, pending jobs wait at most the down timeout (or the job timeout, if shorter).
+            away = min(self.settings.server_down_timeout, self.settings.job_timeout or float("inf"))
             if self.pending and not self.tasks and all(
-                    not s.up and time.monotonic() - s.down_since > self.settings.server_down_timeout for s in servers):
+                    not s.up and time.monotonic() - s.down_since > away for s in servers):
                 reasons = "; ".join(f"{s.url}: {s.last_error}" for s in servers)
-                raise ServerUnreachable(f"no ComfyUI server has answered for {self.settings.server_down_timeout:g} s "
+                raise ServerUnreachable(f"no ComfyUI server has answered for {away:g} s "
                                         f"({reasons}); {len(self.pending)} job(s) not run")
             self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), 1.0)
-            except asyncio.TimeoutError:
-                pass
+            await wait_for_event(self.wake, 1.0)
 
     # ------------------------------------------------------------------ one job
     def new_attempt(self, job: JobRecord) -> None:
@@ -247,13 +274,13 @@ class BatchRun:
         self.emit(EventKind.QUEUED, job, server.url)
         try:
             await server.submit(prompt, job.prompt_id, titles)
-        except PromptRejected as err:
-            server.attempts.pop(attempt.prompt_id, None)
-            job.attempts[-1]["result"] = "rejected"
-            return self.fail(job, str(err))
         except ServerUnreachable:
             # It may have arrived: the server is asked about it when it answers again.
             attempt.wake("check")
+        except ClientError as err:  # rejected, a server error, a reply of another shape
+            server.attempts.pop(attempt.prompt_id, None)
+            job.attempts[-1]["result"] = "rejected" if isinstance(err, PromptRejected) else "error"
+            return self.fail(job, str(err))
         await self.follow(job, attempt)
 
     def attach(self, job: JobRecord, server: Server) -> Attempt:
@@ -280,7 +307,7 @@ class BatchRun:
             entry = await server.history(job.prompt_id)
         except ClientError:
             entry = None
-        if entry is not None and entry.get("status", {}).get("status_str") == "success":
+        if entry is not None and succeeded(entry):
             await self.finish(job, server, entry.get("outputs", {}))
         else:
             self.requeue(job, f"{server.url} is not in this run's servers")
@@ -296,11 +323,10 @@ class BatchRun:
                 wait = self.settings.poll_interval
                 if deadline is not None:
                     wait = max(0.0, min(wait, deadline - time.monotonic()))
-                try:
-                    await asyncio.wait_for(attempt.signal.wait(), wait)
+                if await wait_for_event(attempt.signal, wait):
                     reason = attempt.reason
                     attempt.signal.clear()
-                except asyncio.TimeoutError:
+                else:
                     if not server.up or time.monotonic() - attempt.last_event < self.settings.poll_interval:
                         continue
                     reason = "check"  # quiet for a while: make sure no event was missed
@@ -315,15 +341,18 @@ class BatchRun:
                     if reason == "check" and job.prompt_id in await server.queued_ids():
                         continue
                     entry = await server.history(job.prompt_id)
-                except ClientError:
+                except ServerUnreachable:
                     continue  # the server is away; it is asked again when it is back
+                except ClientError as err:  # it answers, but not as ComfyUI does
+                    job.attempts[-1]["result"] = "error"
+                    return self.fail(job, str(err))
                 if entry is None and attempt.succeeded:
                     # Finished (we saw it), but the server forgot it (restarted): its files are still there.
                     entry = {"status": {"status_str": "success"}, "outputs": attempt.outputs}
                 if entry is None:
                     job.attempts[-1]["result"] = "lost"
                     return self.requeue(job, f"{server.url} no longer knows the prompt (it restarted)")
-                if entry.get("status", {}).get("status_str") == "success":
+                if succeeded(entry):
                     job.attempts[-1]["result"] = "success"
                     return await self.finish(job, server, entry.get("outputs") or attempt.outputs)
                 job.attempts[-1]["result"] = "error"
@@ -332,13 +361,19 @@ class BatchRun:
             server.attempts.pop(attempt.prompt_id, None)  # the job may hold a new id by now (queued again)
 
     async def time_out(self, job: JobRecord, attempt: Attempt) -> None:
+        """Cancel the job on its server (within one request timeout, so a server that is away cannot hold the run
+        past the job's deadline) and fail it, unless it finished meanwhile."""
         server = attempt.server
-        try:
+
+        async def cancel_and_ask() -> dict | None:
             await server.cancel([job.prompt_id])
-            entry = await server.history(job.prompt_id)
-        except ClientError:
+            return await server.history(job.prompt_id)
+
+        try:
+            entry = await asyncio.wait_for(cancel_and_ask(), self.settings.request_timeout)
+        except (ClientError, asyncio.TimeoutError):
             entry = None
-        if entry is not None and entry.get("status", {}).get("status_str") == "success":
+        if entry is not None and succeeded(entry):
             return await self.finish(job, server, entry.get("outputs", {}))
         job.attempts[-1]["result"] = "timeout"
         self.fail(job, f"did not finish within {self.settings.job_timeout:g} s on {server.url}")
@@ -367,6 +402,8 @@ class BatchRun:
         try:
             for ref, name in zip(job.outputs, local_names(job.outputs)):
                 data = await self.fetch(server, ref)
+                if Path(name).suffix in FORMAT_OF_SUFFIX:
+                    check_download(data, ref["filename"], name, server.url)
                 path = folder / name
                 write_atomic(path, data)
                 files.append({"path": path.relative_to(self.manifest.out_dir).as_posix(),
@@ -392,10 +429,8 @@ class BatchRun:
         except ServerUnreachable:
             if server.listener is None:
                 raise
-            try:
-                await asyncio.wait_for(server.connected.wait(), self.settings.server_down_timeout)
-            except asyncio.TimeoutError:
-                raise ServerUnreachable(f"{server.url} did not come back to serve {ref['filename']}") from None
+            if not await wait_for_event(server.connected, self.settings.server_down_timeout):
+                raise ServerUnreachable(f"{server.url} did not come back to serve {ref['filename']}")
             return await server.view(ref)
 
     # ------------------------------------------------------------------ manifest, cancelling
@@ -438,7 +473,7 @@ class BatchRun:
             await asyncio.wait_for(server.cancel([job.prompt_id for job in jobs]), self.settings.request_timeout)
             for job in jobs:
                 entry = await asyncio.wait_for(server.history(job.prompt_id), self.settings.request_timeout)
-                if entry is not None and entry.get("status", {}).get("status_str") == "success":
+                if entry is not None and succeeded(entry):
                     # It finished before the interrupt arrived: keep it, a resume only downloads it.
                     titles = self.manifest.workflows[job.workflow].output_titles()
                     job.outputs = output_refs(entry.get("outputs", {}), titles, self.settings.download_types)

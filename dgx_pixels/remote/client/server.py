@@ -14,7 +14,12 @@ from typing import Any, Callable, Iterable, Mapping
 
 import aiohttp
 
-from .records import ClientError, EventKind, JobRecord, PromptRejected, ServerUnreachable, normalise_url, safe_name
+from ...common.errors import InputError
+from ...common.files import read_limited
+from ...image.decode import FORMAT_OF_SUFFIX, check_image_bytes
+from .replies import describe_rejection, reply_object, reply_text
+from .records import (BadReply, ClientError, EventKind, JobRecord, PromptRejected, ServerError, ServerUnreachable,
+                      normalise_url, safe_name)
 
 
 def _describe(err: BaseException, timeout: float) -> str:
@@ -43,6 +48,7 @@ class Settings:
     poll_interval: float = 5.0
     forget_history: bool = False
     download_types: tuple[str, ...] = ("output",)
+    max_reply_bytes: int = 1 << 30  # one answer (an output file, a history entry) held in memory at most
 
 
 class Backoff:
@@ -136,6 +142,7 @@ class Server:
         self.load = 0  # prompts waiting or running there, everyone's, as the server last reported
         self.dispatched = 0  # jobs handed to this server whose prompt is not registered yet
         self.down_since = time.monotonic()
+        self.up_since: float | None = None
         self.last_error = "not contacted yet"
         self.attempts: dict[str, Attempt] = {}
         # Prompts this client gave up on while the server was away: deleted there if it comes back with them.
@@ -154,49 +161,85 @@ class Server:
     async def request(self, method: str, path: str, *, json_body: Any = None, params: dict | None = None,
                       form: Callable[[], aiohttp.FormData] | None = None, retries: int | None = None,
                       timeout: float | None = None) -> tuple[int, bytes]:
-        """(status, body) of one HTTP call; connection failures, timeouts and 5xx answers are retried with
-        exponential backoff, then raise ServerUnreachable."""
+        """(status, body) of one HTTP call, bounded by the request timeout (connecting included) and the reply size
+        limit; connection failures, timeouts and 5xx answers are retried with exponential backoff, then raise
+        ServerUnreachable (no answer) or ServerError (the server's own error, with its text)."""
         retries = self.settings.retries if retries is None else retries
         timeout = timeout or self.settings.request_timeout
         backoff = Backoff(self.settings)
         for attempt in range(retries + 1):
+            failure: type[ClientError] = ServerUnreachable
             try:
                 async with self.session.request(method, self.url + path, json=json_body, params=params,
                                                 data=form() if form else None,
                                                 timeout=aiohttp.ClientTimeout(total=timeout)) as response:
-                    body = await response.read()
+                    body = await self._read(response, f"{method} {path}")
                     if response.status < 500:
                         return response.status, body
-                    problem = f"HTTP {response.status} from {method} {path}: {body[:300].decode(errors='replace')}"
+                    failure = ServerError
+                    problem = f"HTTP {response.status} from {method} {path}: {reply_text(body)}"
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as err:
                 problem = _describe(err, timeout)
             if attempt < retries:
                 await backoff.wait()
+        if failure is ServerError:
+            raise ServerError(f"ComfyUI at {self.url} answered with an error: {problem}")
         raise ServerUnreachable(f"cannot reach ComfyUI at {self.url}: {problem}")
 
-    async def get_json(self, path: str, **kwargs) -> Any:
+    async def _read(self, response: aiohttp.ClientResponse, what: str) -> bytes:
+        """The body, refused (BadReply) once it passes ``max_reply_bytes``: a server cannot fill the memory."""
+        limit = self.settings.max_reply_bytes
+        if response.content_length is not None and response.content_length > limit:
+            raise BadReply(f"the server sent {response.content_length:,} bytes for {what}; the limit is {limit:,}")
+        chunks, size = [], 0
+        async for chunk in response.content.iter_chunked(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise BadReply(f"the server sent over {limit:,} bytes for {what}; the limit is {limit:,}")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def get_json(self, path: str, **kwargs) -> dict:
+        """A JSON object from ``GET path``; anything else is a BadReply saying what the server sent."""
         status, body = await self.request("GET", path, **kwargs)
         if status != 200:
-            raise ClientError(f"{self.url}{path}: HTTP {status}: {body[:300].decode(errors='replace')}")
-        return json.loads(body)
+            raise ClientError(f"{self.url}{path}: HTTP {status}: {reply_text(body)}")
+        return reply_object(body, f"GET {path}")
 
     async def queue_remaining(self, **kwargs) -> int:
         """Prompts waiting or running on the server (everyone's), from ``GET /prompt``."""
-        info = await self.get_json("/prompt", **kwargs)
-        return int(info.get("exec_info", {}).get("queue_remaining", 0))
+        exec_info = (await self.get_json("/prompt", **kwargs)).get("exec_info", {})
+        remaining = exec_info.get("queue_remaining", 0) if isinstance(exec_info, dict) else None
+        if type(remaining) is not int:
+            raise BadReply("the server sent no whole number as exec_info.queue_remaining for GET /prompt")
+        return remaining
 
     async def queued_ids(self) -> set[str]:
         """Prompt ids running or waiting on the server (``GET /queue``)."""
         queue = await self.get_json("/queue")
-        return {item[1] for key in ("queue_running", "queue_pending") for item in queue.get(key, [])}
+        ids = set()
+        for key in ("queue_running", "queue_pending"):
+            items = queue.get(key, [])
+            if not isinstance(items, list) or not all(isinstance(item, list) and len(item) > 1
+                                                      and isinstance(item[1], str) for item in items):
+                raise BadReply(f"the server sent a {key} that is not a list of queue entries for GET /queue")
+            ids.update(item[1] for item in items)
+        return ids
 
     async def history(self, prompt_id: str) -> dict | None:
-        return (await self.get_json(f"/history/{prompt_id}")).get(prompt_id)
+        entry = (await self.get_json(f"/history/{prompt_id}")).get(prompt_id)
+        if entry is not None and not isinstance(entry, dict):
+            raise BadReply(f"the server sent a history entry that is not an object for GET /history/{prompt_id}")
+        return entry
 
     async def upload_image(self, path: Path) -> str:
         """Upload a local file into the server's input folder under a content-addressed name (so repeated
         uploads are free and never renamed); returns the name LoadImage-style inputs take."""
-        data = path.read_bytes()
+        data = read_limited(path, self.settings.max_reply_bytes, "image to upload")
+        try:
+            check_image_bytes(data, str(path), suffix=path.suffix if path.suffix.lower() in FORMAT_OF_SUFFIX else None)
+        except InputError as err:
+            raise ClientError(str(err)) from None
         digest = hashlib.sha256(data).hexdigest()
         if digest in self.uploads:
             return self.uploads[digest]
@@ -212,34 +255,36 @@ class Server:
         if status != 200:
             raise ClientError(f"{self.url} refused the upload of {path} (HTTP {status}: "
                               f"{answer[:300].decode(errors='replace')})")
-        info = json.loads(answer)
+        info = reply_object(answer, "POST /upload/image")
+        if not isinstance(info.get("name"), str) or not isinstance(info.get("subfolder", ""), str):
+            raise BadReply(f"the server sent {reply_text(answer)} for POST /upload/image; expected its name and "
+                           "subfolder")
         uploaded = f"{info['subfolder']}/{info['name']}" if info.get("subfolder") else info["name"]
         self.uploads[digest] = uploaded
         return uploaded
 
     async def submit(self, prompt: dict, prompt_id: str, titles: Mapping[str, str]) -> None:
         """Queue ``prompt`` under ``prompt_id``. A rejection raises PromptRejected with the node errors by title;
-        a 200 that still lists node errors (an output was dropped) is cancelled and rejected too."""
+        a 200 that still lists node errors (an output was dropped) is cancelled and rejected too. A server error
+        (HTTP 5xx) after the retries raises ServerError with the server's text, unless the prompt was queued."""
         body = {"prompt": prompt, "client_id": self.client_id, "prompt_id": prompt_id}
         backoff = Backoff(self.settings)
         for attempt in range(self.settings.retries + 1):
             try:
                 status, raw = await self.request("POST", "/prompt", json_body=body, retries=0)
                 break
-            except ServerUnreachable:
-                if attempt == self.settings.retries:
-                    raise
-            await backoff.wait()
+            except (ServerUnreachable, ServerError) as err:
+                failure = err
             # The failed try may have reached the server: never queue one prompt id twice.
             try:
                 if prompt_id in await self.queued_ids() or await self.history(prompt_id) is not None:
                     return
             except ClientError:
                 pass
-        try:
-            answer = json.loads(raw)
-        except ValueError:
-            raise ClientError(f"{self.url}: /prompt answered HTTP {status} with {raw[:200]!r}") from None
+            if attempt == self.settings.retries:
+                raise failure
+            await backoff.wait()
+        answer = reply_object(raw, f"POST /prompt (HTTP {status})")
         if status == 200 and not answer.get("node_errors"):
             return
         if status == 200:
@@ -291,13 +336,18 @@ class Server:
     async def _listen(self) -> None:
         backoff = Backoff(self.settings)
         while True:
+            connected_at = None
             try:
-                async with self.session.ws_connect(self.ws_url, params={"clientId": self.client_id},
-                                                   heartbeat=20.0, max_msg_size=0) as ws:
+                # The handshake is an HTTP request: bounded like one (a server that accepts the connection and
+                # never answers must not hang the run).
+                ws = await asyncio.wait_for(
+                    self.session.ws_connect(self.ws_url, params={"clientId": self.client_id}, heartbeat=20.0,
+                                            max_msg_size=self.settings.max_reply_bytes),
+                    self.settings.request_timeout)
+                async with ws:
                     self.load = await self.queue_remaining(retries=0)
-                    self.failures = 0
+                    connected_at = time.monotonic()
                     self._set_up(True)
-                    backoff.reset()
                     self._recheck_attempts()
                     await self._delete_abandoned()
                     async for message in ws:
@@ -307,7 +357,11 @@ class Server:
                             break
                     self.last_error = "the websocket closed"
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ClientError, ValueError) as err:
-                self.last_error = _describe(err, self.settings.connect_timeout)
+                self.last_error = _describe(err, self.settings.request_timeout)
+            if self._stable(connected_at):
+                self.failures = 0
+                backoff.reset()
+            else:  # a connection that closes at once counts as a failed one, so flapping ends like an outage
                 self.failures += 1
             self._set_up(False)
             self.on_change()
@@ -315,15 +369,21 @@ class Server:
                 self._fail_over()
             await backoff.wait()
 
+    def _stable(self, connected_at: float | None) -> bool:
+        """Whether a connection lasted long enough (the connect timeout) to count as the server being back."""
+        return connected_at is not None and time.monotonic() - connected_at >= self.settings.connect_timeout
+
     def _set_up(self, up: bool) -> None:
         if up == self.up:
             return
         self.up = up
         if up:
+            self.up_since = time.monotonic()
             self.connected.set()
             self.emit(EventKind.SERVER_UP, None, self.url)
         else:
-            self.down_since = time.monotonic()
+            if self._stable(self.up_since):
+                self.down_since = time.monotonic()  # a brief reconnection leaves the outage's start where it was
             self.connected.clear()
             self.emit(EventKind.SERVER_DOWN, None, self.url, message=self.last_error)
         self.on_change()
@@ -351,47 +411,27 @@ class Server:
                 pass
 
     def _dispatch(self, text: str) -> None:
+        """One websocket message; anything that is not ComfyUI's protocol is ignored (the job's state is asked of
+        the server over HTTP anyway)."""
         try:
             event = json.loads(text)
-            kind, data = event.get("type"), event.get("data") or {}
-        except (ValueError, AttributeError):
-            return  # not a message of ComfyUI's protocol
+        except (ValueError, RecursionError):
+            return
+        kind, data = (event.get("type"), event.get("data")) if isinstance(event, dict) else (None, None)
+        if not isinstance(data, dict):
+            return
         if kind == "status":
-            remaining = (data.get("status") or {}).get("exec_info", {}).get("queue_remaining")
-            if remaining is not None:
-                self.load = int(remaining)
+            status = data.get("status")
+            info = status.get("exec_info") if isinstance(status, dict) else None
+            remaining = info.get("queue_remaining") if isinstance(info, dict) else None
+            if type(remaining) is int:
+                self.load = remaining
                 self.on_change()
             return
-        attempt = self.attempts.get(data.get("prompt_id"))
+        prompt_id = data.get("prompt_id")
+        attempt = self.attempts.get(prompt_id) if isinstance(prompt_id, str) else None
         if attempt is not None:
-            attempt.on_event(kind, data)
-
-
-def describe_rejection(answer: dict, titles: Mapping[str, str]) -> str:
-    """ComfyUI's /prompt error answer as lines naming nodes by title."""
-    lines = []
-    error = answer.get("error")
-    if isinstance(error, dict):
-        details = error.get("details")
-        lines.append(error.get("message", "invalid prompt") + (f": {details}" if details else ""))
-    elif error:
-        lines.append(str(error))
-    for node_id, info in (answer.get("node_errors") or {}).items():
-        title = titles.get(node_id, node_id)
-        for err in info.get("errors", []):
-            details = err.get("details")
-            lines.append(f"node {title!r} ({info.get('class_type', '?')}): {err.get('message', err.get('type'))}"
-                         + (f" ({details})" if details else ""))
-    return "; ".join(lines) or json.dumps(answer)[:500]
-
-
-def describe_failure(entry: dict, titles: Mapping[str, str]) -> str:
-    """Why a history entry did not succeed, from its status messages."""
-    for kind, data in (entry.get("status") or {}).get("messages", []):
-        if kind == "execution_error":
-            title = titles.get(str(data.get("node_id")), data.get("node_id"))
-            return (f"node {title!r} ({data.get('node_type')}) failed: {data.get('exception_type', 'error')}: "
-                    f"{str(data.get('exception_message', '')).strip()}")
-        if kind == "execution_interrupted":
-            return "interrupted on the server"
-    return f"the server reports {entry.get('status')}"
+            try:
+                attempt.on_event(kind, data)
+            except (TypeError, ValueError):
+                pass  # a malformed progress or node report: the job is still followed

@@ -89,4 +89,4 @@ def test_command_errors_are_one_clear_line_and_exit_code_2(frame_files, tmp_path
     assert main(["export", "bevy", str(frame_files[0]), "--project", str(tmp_path), "--name", "x"]) == 2
     assert "no Bevy project at" in capsys.readouterr().err
     assert main(["sheet", str(tmp_path / "missing.png"), "-o", str(tmp_path / "x.png")]) == 2
-    assert "missing.png: no such file" in capsys.readouterr().err
+    assert "missing.png: no such image file" in capsys.readouterr().err

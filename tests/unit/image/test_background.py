@@ -1,6 +1,7 @@
 """Background to alpha: border colour vote, edge flood fill, key colour, batch lock, bad input."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -69,3 +70,24 @@ def test_bad_options_are_named(kwargs, message):
 def test_one_pixel_images_are_refused():
     with pytest.raises(InputError, match="at least 2x2"):
         background.background_to_alpha(torch.zeros(1, 1, 1, 3))
+
+
+def test_flood_reaches_exactly_the_backdrop_connected_to_the_border():
+    from dgx_pixels.image.background import flood_from_edges
+
+    generator = torch.Generator().manual_seed(11)
+    candidate = torch.rand(3, 40, 50, generator=generator) > 0.45
+    flooded = flood_from_edges(candidate)
+    for frame, result in zip(candidate.numpy(), flooded.numpy()):
+        reached = np.zeros_like(frame)
+        queue = [(y, x) for y in range(frame.shape[0]) for x in range(frame.shape[1])
+                 if frame[y, x] and (y in (0, frame.shape[0] - 1) or x in (0, frame.shape[1] - 1))]
+        for y, x in queue:
+            reached[y, x] = True
+        while queue:  # a breadth-first flood over 4-neighbours, pixel by pixel
+            y, x = queue.pop()
+            for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if 0 <= ny < frame.shape[0] and 0 <= nx < frame.shape[1] and frame[ny, nx] and not reached[ny, nx]:
+                    reached[ny, nx] = True
+                    queue.append((ny, nx))
+        assert (result == reached).all()

@@ -74,5 +74,5 @@ def test_unreadable_files_name_the_path(tmp_path):
     bad.write_text("not a png")
     with pytest.raises(InputError, match="bad.png"):
         imageio.load_image(bad)
-    with pytest.raises(InputError, match="no such file"):
+    with pytest.raises(InputError, match="no such image file"):
         imageio.load_image(tmp_path / "missing.png")

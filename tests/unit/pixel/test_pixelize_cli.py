@@ -64,9 +64,10 @@ def test_lock_and_size_options(tmp_path):
 def test_bad_options_are_clear(tmp_path):
     fake_sprite(tmp_path / "a.png", 0)
     result = pixelize(tmp_path / "a.png", "-o", tmp_path / "b.png", "--reducer", "mean")
-    assert result.returncode == 1 and "reducer must be one of" in result.stderr
+    assert result.returncode == 2 and "--reducer must be one of" in result.stderr
     result = pixelize(tmp_path / "a.png", "-o", tmp_path / "b.png", "--size", "huge")
-    assert result.returncode == 1 and "64x64 or 64" in result.stderr
+    assert result.returncode == 2 and "64x64 or 64" in result.stderr
+    assert not (tmp_path / "b.png").exists()  # refused before any work
 
 
 def test_colors_and_palette_options_lock_the_batch_to_one_palette(tmp_path):
@@ -91,3 +92,18 @@ def test_colors_and_palette_options_lock_the_batch_to_one_palette(tmp_path):
     # refused before any file is written
     assert result.returncode == 2 and "no built-in palette 'Mystery 9'" in result.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_folder_stands_for_the_images_in_it(tmp_path):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for seed in (3, 4):
+        fake_sprite(frames / f"f{seed}.png", seed)
+    (frames / "notes.txt").write_text("not an image")
+    (frames / "sub").mkdir()
+    result = pixelize(frames, "-o", tmp_path / "native")
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in (tmp_path / "native").iterdir()) == ["f3.png", "f4.png"]
+    (tmp_path / "empty").mkdir()
+    empty = pixelize(tmp_path / "empty", "-o", tmp_path / "x")
+    assert empty.returncode == 1 and "empty is not a regular file (a FIFO, a device or a folder)" in empty.stderr

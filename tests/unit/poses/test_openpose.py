@@ -12,7 +12,8 @@ from dgx_pixels.poses.library import DEFAULT_ANIMATIONS
 from dgx_pixels.poses.parser import resolve_animations
 from dgx_pixels.poses.rig import resolve_directions
 from dgx_pixels.common.errors import InputError
-from dgx_pixels.poses.openpose import COLOURS, JOINT_INDEX, LIMBS
+from dgx_pixels.poses.openpose import COLOURS, LIMBS
+from dgx_pixels.poses.rig import JOINT_INDEX
 
 # The OpenPose body annotator's tables (draw_bodypose): 1-based keypoint pairs of the 17 drawn limbs, and the 18
 # colours (RGB) of keypoints and limbs.

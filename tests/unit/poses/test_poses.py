@@ -14,7 +14,7 @@ from dgx_pixels.poses.rig import (ANKLE_HEIGHT, NEUTRAL, PARAMETER_NAMES, mirror
 from dgx_pixels.sheets.frames import DIRECTIONS_8
 from dgx_pixels.common.errors import InputError
 from dgx_pixels.sheets.frames import Frame, parse_tag_spec, tag_runs, tag_spec
-from dgx_pixels.poses.openpose import JOINT_INDEX
+from dgx_pixels.poses.rig import JOINT_INDEX
 
 J = JOINT_INDEX
 CYCLES = [name for name, animation in BUILTIN_ANIMATIONS.items() if animation.cyclic]

@@ -14,7 +14,7 @@ import pytest
 from dgx_pixels.remote.batchfile import read_batch
 from dgx_pixels.remote.client.records import Job, JobRecord, JobState, normalise_url
 from dgx_pixels.remote.client.manifest import RunManifest
-from dgx_pixels.remote.client.server import describe_failure, describe_rejection
+from dgx_pixels.remote.client.replies import describe_failure, describe_rejection
 from dgx_pixels.remote.client.scheduler import local_names, output_refs
 from dgx_pixels.cli.progress import ProgressView
 from dgx_pixels.common.errors import InputError
