@@ -14,7 +14,7 @@ import torch
 from ..common.errors import InputError
 from ..image.ops import check_image, check_mask
 from .cells import gather_cells
-from .grid import GridSet, PixelGrid, detect_grid
+from .grid import GridSet, detect_grid
 
 REDUCERS = ("majority", "median", "k-centroid", "centre")
 MAJORITY_BINS = 12  # per channel
