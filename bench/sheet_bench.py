@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
-from dgx_pixels.export.bevy import export_bevy  # noqa: E402
+from dgx_pixels.export.core import export_bevy  # noqa: E402
 from dgx_pixels.sheets.assemble import assemble_sheet  # noqa: E402
 from dgx_pixels.sheets.frames import parse_tag_spec  # noqa: E402
 from dgx_pixels.image.regions import label_array  # noqa: E402

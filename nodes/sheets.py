@@ -15,7 +15,7 @@ from ..dgx_pixels.sheets.slice import SLICE_MODES, slice_sheet
 from ..dgx_pixels.sheets.frames import Frame, coerce_frames, parse_tag_spec
 from . import previews
 from .runtime import CATEGORY, check_interrupt, node_id, to_compute, to_output, user_errors
-from .types import FRAMES, SHEET
+from .types import FRAMES, GRID, SHEET
 
 SUBCATEGORY = f"{CATEGORY}/sheets"
 
@@ -85,6 +85,10 @@ class AssembleSpriteSheet(io.ComfyNode):
                 io.Mask.Input("mask", optional=True, tooltip="Transparency of the frames (1 = transparent)."),
                 FRAMES.Input("frame_tags", optional=True,
                              tooltip="Frame tags from a pose batch (animation, direction, duration, loop mode)."),
+                GRID.Input("grid", optional=True,
+                           tooltip="The GRID the frames were downscaled with (Detect Pixel Grid): the pose batch's "
+                                   "sockets and hitboxes follow the frames' pixels through it exactly. Without it "
+                                   "they are scaled by the size ratio."),
             ],
             outputs=[
                 io.Image.Output(display_name="sheet"),
@@ -95,7 +99,7 @@ class AssembleSpriteSheet(io.ComfyNode):
 
     @classmethod
     def execute(cls, frames, tags, layout, columns, cell_width, cell_height, align, pivot_x, pivot_y, padding,
-                extrude, trim, dedupe, mask=None, frame_tags=None) -> io.NodeOutput:
+                extrude, trim, dedupe, mask=None, frame_tags=None, grid=None) -> io.NodeOutput:
         with user_errors("Assemble Sprite Sheet"):
             masks = [to_compute(m) for m in (mask or [])]
             rgba_frames = frames_from_batches([to_compute(image) for image in frames], masks)
@@ -104,7 +108,7 @@ class AssembleSpriteSheet(io.ComfyNode):
                 rgba_frames, _tags(_first(tags, ""), frame_tags), layout=_first(layout), columns=_first(columns),
                 cell=(_first(cell_width), _first(cell_height)), align=_first(align),
                 pivot=(_first(pivot_x), _first(pivot_y)), padding=_first(padding), extrude=_first(extrude),
-                trim=_first(trim), dedupe=_first(dedupe))
+                trim=_first(trim), dedupe=_first(dedupe), grids=_first(grid))
             image, alpha = _split(sheet[None])
             return io.NodeOutput(image, alpha, sheet_layout, ui=previews.sheet_player(cls, sheet, sheet_layout))
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..common.errors import InputError
+from ..common.files import write_atomic
 from .options import ImageInputs
 
 EXIT_INCONSISTENT = 1
@@ -38,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-detail-distance", type=float, default=defaults.max_detail_distance,
                         help="most difference in how colours meet at edges (default: %(default)s)")
     parser.add_argument("--picture", type=Path, metavar="PNG", help="write the frames by strip, failing ones marked")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="write the scores as JSON")
+    parser.add_argument("--scores", type=Path, metavar="FILE", help="write the scores as JSON (with --json they are "
+                                                                    "also in the summary)")
     parser.set_defaults(func=_check)
 
 
@@ -110,8 +112,10 @@ def _check(args: argparse.Namespace) -> int:
                             args.max_palette_distance, args.max_detail_distance)
     report = score_frames(frames, anchor, tags, thresholds, name)
     print(report.table())
-    if args.json:
-        args.json.write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+    if args.scores:
+        write_atomic(args.scores, (json.dumps(report.to_dict(), indent=1) + "\n").encode())
+    if args.events is not None:
+        args.events.summary_fields["scores"] = report.to_dict()
     if args.picture:
         rgb, transparent = split_alpha(picture(frames, anchor, report)[None])
         save_png(args.picture, rgb[0], transparent[0])

@@ -45,6 +45,21 @@ EXAMPLES = {
     "export bevy": """
   dgx-pixels export bevy frames/ --project ~/games/knight --name hero --tags "idle:4, walk_E:6"
   dgx-pixels export bevy tiles/ --project ~/games/knight --name ground --tileset""",
+    "export godot": """
+  dgx-pixels export godot frames/ --project ~/games/knight --name hero --tags "idle:4, walk_E:6@80ms pingpong"
+  dgx-pixels export godot tiles/ --project ~/games/knight --name grass --tileset --autotile "blob 47\"""",
+    "export phaser": """
+  dgx-pixels export phaser frames/ --project ~/games/web/public --name hero --tags "idle:4, attack:4 once\"""",
+    "export pixi": """
+  dgx-pixels export pixi frames/ --project ~/games/web/public --name hero --tags "idle:4, walk_E:6" --trim""",
+    "export unity": """
+  dgx-pixels export unity frames/ --project ~/games/KnightUnity --name hero --tags "idle:4, walk_E:6"
+  dgx-pixels export unity frames/ --project ~/games/KnightUnity --name hero --pixels-per-unit 16""",
+    "export ldtk": """
+  dgx-pixels export ldtk tiles/ --project ~/games/levels --name grass --tileset --autotile "corner 16\"""",
+    "export aseprite": """
+  dgx-pixels export aseprite frames/ --project out --name hero --tags "idle:4, walk_E:6"
+  dgx-pixels export aseprite frames/ --project out --name hero --form hash --frame-names aseprite --rgba""",
     "export recover": """
   dgx-pixels export recover ~/games/knight                        # finish an export a crash interrupted""",
     "export history": """
@@ -53,10 +68,31 @@ EXAMPLES = {
   dgx-pixels run cleanup_existing_art --set image=sprite.png -o out/
   dgx-pixels run tileset_seamless --set prompt="mossy stone floor" --set tiles=8 --server http://spark:8188
   dgx-pixels run my_workflow_api.json --list-params
-  dgx-pixels run --resume out/manifest.json""",
+  dgx-pixels run --resume out/manifest.json
+  dgx-pixels run cleanup_existing_art --set image=sprite.png --bevy ~/games/knight   # the sheet exported here
+  dgx-pixels run item_icons --set items="sword" --json   # NDJSON events on stdout for scripts, text on stderr""",
     "batch": """
   dgx-pixels batch prompts.txt --workflow item_icons -o icons/         # one job per line
-  dgx-pixels batch heroes.yaml --server http://gpu1:8188 --server http://gpu2:8188""",
+  dgx-pixels batch heroes.yaml --server http://gpu1:8188 --server http://gpu2:8188
+  dgx-pixels batch props.yaml --broker redis://queue-box:6379/0 --priority 7   # onto the studio queue""",
+    "submit": """
+  dgx-pixels submit character_sprite_sheet --set prompt="a knight" --count 20 --priority 7
+  dgx-pixels submit --file props.yaml --submitter build-bot --batch-id props-v12   # broker: $DGX_PIXELS_BROKER
+  dgx-pixels submit item_icons --set items="sword" --broker redis://queue-box:6379/0 --json""",
+    "jobs": """
+  dgx-pixels jobs                                                 # the latest batches, their jobs by state
+  dgx-pixels jobs props-v12                                       # each job: state, progress, worker, error
+  dgx-pixels jobs --submitter build-bot --limit 0 --json""",
+    "fetch": """
+  dgx-pixels fetch props-v12 -o out/props                         # what is done now; exit 4 if some are not
+  dgx-pixels fetch props-v12 -o out/props --wait --timeout 3600
+  dgx-pixels fetch props-v12/sword -o out/ --force""",
+    "cancel": """
+  dgx-pixels cancel props-v12                                     # every unfinished job of the batch
+  dgx-pixels cancel props-v12/sword props-v12/shield""",
+    "worker": """
+  dgx-pixels worker --comfyui http://127.0.0.1:8188 --name spark-1   # the broker from $DGX_PIXELS_BROKER
+  dgx-pixels worker --broker redis://queue-box:6379/0 --comfyui http://127.0.0.1:8190 --job-timeout 1800""",
     "palette list": """
   dgx-pixels palette list
   dgx-pixels palette list --dir ~/palettes""",
@@ -73,7 +109,8 @@ EXAMPLES = {
   dgx-pixels generate character "a knight with a red cape" --animations "idle, walk, attack" --directions 4
   dgx-pixels generate character "a knight" --anchor hero.png --reroll 2 --bevy ~/games/knight""",
     "generate tiles": """
-  dgx-pixels generate tiles "mossy stone floor" --tiles 8 --tile-size 32x32""",
+  dgx-pixels generate tiles "mossy stone floor" --tiles 8 --tile-size 32x32
+  dgx-pixels generate tiles "lava" --export godot=~/games/godot_game --json      # another engine, NDJSON""",
     "generate items": """
   dgx-pixels generate items --item "iron sword" --item "health potion" --icon-size 32x32
   dgx-pixels generate items items.txt --colours 24""",
@@ -83,6 +120,9 @@ EXAMPLES = {
     "poses render": """
   dgx-pixels poses render -o skeletons/ --animations "idle, walk:8" --directions 4 --size 512
   dgx-pixels poses render -o skeletons/ --each --character "a knight"     # every frame's OpenPose image""",
+    "mcp": """
+  dgx-pixels mcp --server http://spark.local:8188 --root ~/games/knight   # stdio: the assistant starts it
+  dgx-pixels mcp --http 8765 --root ~/games/knight       # streamable HTTP on loopback; token: $DGX_PIXELS_MCP_TOKEN""",
     "check": """
   dgx-pixels check frames/ --anchor hero.png --picture check.png
   dgx-pixels check sheet_frames/*.png --min-silhouette 0.8""",

@@ -1,13 +1,12 @@
-"""``dgx-pixels sheet | slice | tileset | export``: sprite sheets, tilesets and the Bevy export from PNG files."""
+"""``dgx-pixels sheet | slice | tileset | export``: sprite sheets, tilesets and the engine exports (Bevy, Godot,
+Phaser, PixiJS, Unity, LDtk, Aseprite JSON) from PNG files."""
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from ..common.errors import InputError
 from ..common.files import write_atomic
 from .files import check_output_folder, png_output, refuse_overwriting_inputs
 from .options import (ImageInputs, add_image_input_options, fraction, non_negative_float, non_negative_int,
@@ -50,6 +49,19 @@ def _tileset_options(parser: argparse.ArgumentParser) -> None:
                        help="seam check tolerance (default: 1.5)")
 
 
+# Each export target: its engine and the file that marks its project (None: any folder). The core's TARGETS holds
+# the writers; these are the command line's words for them (it stays importable without torch).
+ENGINE_TARGETS = {
+    "bevy": ("Bevy", "a Cargo.toml that depends on bevy"),
+    "godot": ("Godot 4", "project.godot"),
+    "phaser": ("Phaser 3/4", None),
+    "pixi": ("PixiJS 8", None),
+    "unity": ("Unity", "ProjectSettings/ProjectVersion.txt"),
+    "ldtk": ("LDtk", None),
+    "aseprite": ("Aseprite JSON", None),
+}
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     sheet = subparsers.add_parser("sheet", help="assemble PNG frames into a sprite sheet (+ Aseprite JSON)")
     sheet.add_argument("frames", nargs="+", type=Path, action=ImageInputs,
@@ -84,19 +96,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     export = subparsers.add_parser("export", help="export to a game engine; recover or list previous versions")
     actions = export.add_subparsers(dest="export_command", metavar="ACTION", required=True)
-    bevy = actions.add_parser("bevy", help="assemble frames (or tiles) and write them into a Bevy project")
-    bevy.add_argument("frames", nargs="+", type=Path, action=ImageInputs,
-                      help="frame (or tile) images in order (files, or a folder of them)")
-    bevy.add_argument("--project", required=True, type=Path, help="the Bevy project folder (with Cargo.toml)")
-    bevy.add_argument("--name", required=True, help="asset name (folder and file names)")
-    bevy.add_argument("--folder", choices=("sprites", "tilesets", "items"), help="assets/ subfolder")
-    bevy.add_argument("--tileset", action="store_true", help="the images are tiles: make a tileset")
-    bevy.add_argument("--no-meta", action="store_true", help="do not write <name>.png.meta")
-    bevy.add_argument("--any-folder", action="store_true", help="allow a folder without a bevy Cargo.toml")
-    _sheet_options(bevy)
-    _tileset_options(bevy)
-    add_image_input_options(bevy, overwrites=False)
-    bevy.set_defaults(func=_export_bevy)
+    for target, (engine, marker) in ENGINE_TARGETS.items():
+        action = actions.add_parser(target, help=f"assemble frames (or tiles) and export them to {engine}")
+        action.add_argument("frames", nargs="+", type=Path, action=ImageInputs,
+                            help="frame (or tile) images in order (files, or a folder of them)")
+        action.add_argument("--project", required=True, type=Path,
+                            help=f"the {engine} project folder (with {marker})" if marker else
+                            "the game's folder (assets/ is written in it)")
+        action.add_argument("--name", required=True, help="asset name (folder and file names)")
+        action.add_argument("--folder", choices=("sprites", "tilesets", "items"), help="asset subfolder")
+        action.add_argument("--tileset", action="store_true", help="the images are tiles: make a tileset")
+        if marker:
+            action.add_argument("--any-folder", action="store_true", help=f"allow a folder without {marker}")
+        if target == "bevy":
+            action.add_argument("--no-meta", action="store_true", help="do not write <name>.png.meta")
+        if target == "aseprite":
+            action.add_argument("--form", choices=("array", "hash"), default="array",
+                                help="frames as a list (json-array) or keyed by name (json-hash)")
+            action.add_argument("--frame-names", choices=("number", "aseprite"), default="number",
+                                help="'0', '1'... (what Phaser and PixiJS look up) or Aseprite's 'NAME 0.png'")
+        if target == "unity":
+            action.add_argument("--pixels-per-unit", type=non_negative_int, default=0,
+                                help="sprite pixels per Unity unit (0: one cell height is one unit)")
+        action.add_argument("--rgba", action="store_true",
+                            help="always write an RGBA PNG (default: indexed when the sheet has <= 256 colours)")
+        action.add_argument("--no-optimise", action="store_true", help="skip the lossless oxipng pass (faster)")
+        _sheet_options(action)
+        _tileset_options(action)
+        add_image_input_options(action, overwrites=False)
+        action.set_defaults(func=_export, target=target)
     recover = actions.add_parser("recover", help="finish an export that was interrupted (crash, power loss)")
     recover.add_argument("project", type=Path, help="the game project folder")
     recover.set_defaults(func=_recover)
@@ -191,22 +219,26 @@ def _check_outputs(inputs: list[Path], outputs: list[Path], force: bool) -> None
 
 def _project_roots(project: Path) -> list[Path]:
     """The command line writes where its user points: the project folder (plus DGX_PIXELS_EXPORT_ROOTS)."""
-    from ..export.paths import allowed_roots
+    from ..export.paths import project_roots
 
-    if not project.is_dir():
-        raise InputError(f"{project}: no such folder")
-    return allowed_roots([os.path.abspath(project)])
+    return project_roots(project)
 
 
-def _export_bevy(args: argparse.Namespace) -> int:
-    from ..export.bevy import export_bevy
+def _export(args: argparse.Namespace) -> int:
+    from ..export.core import ExportOptions, export_asset
     from ..export.paths import check_name
 
     roots = _project_roots(args.project)
     check_name(args.name)
+    options = ExportOptions(require_project=not getattr(args, "any_folder", False),
+                            palette_png=not args.rgba, optimise_png=not args.no_optimise,
+                            png_meta=not getattr(args, "no_meta", False),
+                            aseprite_form=getattr(args, "form", "array"),
+                            frame_names=getattr(args, "frame_names", "number"),
+                            pixels_per_unit=getattr(args, "pixels_per_unit", 0))
     sheet, layout = _assemble_tiles(args, args.frames) if args.tileset else _assemble(args)
-    result = export_bevy(sheet, layout, str(roots[0]), args.name, roots, kind=args.folder,
-                         png_meta=not args.no_meta, require_bevy=not args.any_folder)
+    result = export_asset(args.target, sheet, layout, str(roots[0]), args.name, roots, kind=args.folder,
+                          options=options)
     for message in result.write.set_aside:
         print(f"dgx-pixels export: warning: {message}", file=sys.stderr)
     for path in result.write.recovered:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..common.errors import InputError
 from ..common.files import read_limited
-from .jobs import EXIT_FAILED, add_server_options, execute_jobs
+from .jobs import EXIT_FAILED, add_server_options, check_exports, execute_jobs, export_jobs
 from .options import asset_name, non_negative_int, positive_int, size_or_width
 
 # What each kind of `generate` runs: a workflow of the library.
@@ -63,8 +63,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         kind.add_argument("--lora", help="LoRA file in the server's models/loras")
         kind.add_argument("--lora-strength", type=float, help="how strongly the LoRA applies (default 1.0)")
         kind.add_argument("--name", type=asset_name, help="asset name in the Bevy project")
-        kind.add_argument("--bevy", metavar="PROJECT",
-                          help="Bevy project folder on the server's machine (must be an allowed export root)")
         kind.add_argument("--count", type=int, default=1, help="run it N times (seed, seed+1, ...)")
         kind.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="assignments",
                           help="any other parameter of the workflow, or \"<node title>.<input>\"")
@@ -74,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _values(args: argparse.Namespace) -> dict[str, str]:
     common = {"colours": args.colours, "seed": args.seed, "steps": args.steps, "lora": args.lora,
-              "lora_strength": args.lora_strength, "asset_name": args.name, "project": args.bevy}
+              "lora_strength": args.lora_strength, "asset_name": args.name}
     if args.kind in ("character", "tiles") and not args.prompt:
         raise InputError(f"give the {args.kind} prompt, e.g. dgx-pixels generate {args.kind} "
                          + ("'medieval knight with a red cape'" if args.kind == "character" else "'mossy stone floor'")
@@ -128,7 +126,7 @@ def _generate_with_rerolls(args: argparse.Namespace, workflow, values: dict) -> 
         raise InputError("--reroll draws one character; leave --count at 1")
     args.out = args.out or Path("dgx-pixels-runs") / f"{datetime.now():%Y%m%d-%H%M%S}-character"
     first = Job.create(workflow, values, name=FIRST_TRY)
-    code = execute_jobs(args, [first], args.kind)
+    code = execute_jobs(args, [first], args.kind, export=False)
     if code:
         return code
     manifest_path = args.out / "manifest.json"
@@ -155,6 +153,9 @@ def _generate_with_rerolls(args: argparse.Namespace, workflow, values: dict) -> 
         final_report = consistency_files(manifest_path, FINAL)[0]
     summary = rerolls.summary(final_report)
     (args.out / "consistency.json").write_text(json.dumps(summary, indent=1) + "\n")
+    if args.exports:  # the character as finally drawn
+        code = export_jobs(args, "generate character", manifest_path, [FINAL if rerolls.rerolled else FIRST_TRY],
+                           check_exports(args.exports, [workflow.prompt]))
     for strip, entry in summary["strips"].items():
         chosen = entry["chosen"]
         verdict = "still failing" if chosen["failing_frames"] else "passed"
@@ -163,7 +164,7 @@ def _generate_with_rerolls(args: argparse.Namespace, workflow, values: dict) -> 
         print(f"dgx-pixels generate character: not every strip is consistent after {args.reroll} re-roll(s); "
               f"the best tries were kept (scores: {args.out / 'consistency.json'})", file=sys.stderr)
         return EXIT_FAILED
-    return 0
+    return code
 
 
 def _queue_more(args: argparse.Namespace, manifest_path: Path, jobs: dict[str, dict]) -> int:
@@ -177,4 +178,4 @@ def _queue_more(args: argparse.Namespace, manifest_path: Path, jobs: dict[str, d
         manifest.jobs.append(JobRecord(name=name, workflow=key, params=params, prompt_id=uuid.uuid4().hex))
     manifest.save()
     args.resume = str(manifest_path)
-    return execute_jobs(args, None, args.kind)
+    return execute_jobs(args, None, args.kind, export=False)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..common.errors import InputError
 from .jobs import add_server_options, execute_jobs
+from .submit import add_queue_options, queue_command, submit_jobs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     batch.add_argument("--prompt-param", default="prompt",
                        help="the parameter a prompt-per-line file (or a bare string job) sets (default: prompt)")
     add_server_options(batch)
+    add_queue_options(batch, submitting=True, broker_help="queue the jobs on the studio queue at this Redis "
+                                                          "(redis://HOST:6379/0) instead of running them here")
     batch.set_defaults(func=_batch)
 
 
@@ -72,4 +75,6 @@ def _batch(args: argparse.Namespace) -> int:
         raise InputError("give a batch FILE, or --resume MANIFEST")
     overrides = dict(parse_assignment(text) for text in args.assignments)
     jobs = read_batch(args.file, args.workflow, overrides, args.prompt_param)
+    if args.broker:
+        return queue_command(args, lambda args, url: submit_jobs(args, jobs, url))
     return execute_jobs(args, jobs, Path(args.file).stem)

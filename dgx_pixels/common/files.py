@@ -7,12 +7,33 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from .errors import InputError
 
 # Flags that keep a read from blocking on a FIFO and, where asked, from following a link (0 where the OS lacks one).
 O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+# Called with each output file written (``--json`` reports them as they appear): atomic writes that are not durable
+# records (manifests, journals and export history are written durably) and the export's in-place writes.
+_write_listeners: list[Callable[[Path], None]] = []
+
+
+@contextlib.contextmanager
+def listening_to_writes(listener: Callable[[Path], None]):
+    """Call ``listener(path)`` for each output file written meanwhile (from any thread)."""
+    _write_listeners.append(listener)
+    try:
+        yield
+    finally:
+        _write_listeners.remove(listener)
+
+
+def announce_write(path: str | Path) -> None:
+    for listener in list(_write_listeners):
+        listener(Path(path))
 
 
 def fsync_dir(path: str | Path) -> None:
@@ -54,6 +75,8 @@ def atomic_path(path: str | Path, durable: bool = False):
                 fsync_dir(path.parent)
         except OSError as err:
             raise _naming(err, path) from None
+        if not durable:
+            announce_write(path)
     finally:
         temporary.unlink(missing_ok=True)
 

@@ -2,9 +2,11 @@
 Bevy 0.19 game (and Aseprite/Tiled-aware tools) needs, plus a copy-paste Rust snippet.
 
 Files (``<name>`` = the asset name):
-- ``<name>.png``: the sheet, RGBA, optimised, no metadata.
+- ``<name>.png``: the sheet, indexed when it can be, optimised, no metadata.
 - ``<name>.sprite.ron``: the sprite description: grid (tile_size, columns, rows, padding, offset), pivot and Bevy
-  anchor, animations {first, last, frame_ms, direction, pivot, indices (play order source), durations_ms}.
+  anchor, animations {first, last, frame_ms, direction, pivot, indices (play order source), durations_ms}, and when
+  the frames have them, per animation frame ``sockets`` {name: (x, y)} and ``hitboxes`` {name: (x, y, w, h)} in
+  cell pixels (x right, y down from the cell's top-left corner).
 - ``<name>.atlas.ron``: ``TextureAtlasLayout`` in its serde shape (size + texture rects), for serde loaders.
 - ``<name>.json``: Aseprite's array form (frames, frameTags, the pivot as a slice).
 - ``<name>.assets.ron``: a bevy_asset_loader dynamic collection (``<name>.image`` with ``sampler: Nearest``,
@@ -16,17 +18,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..common.errors import InputError
-from ..image.png import png_bytes, to_rgba8
-from ..sheets.layout import ASSET_KINDS, Rect, SheetLayout
+from ..common.files import read_limited
+from ..image.png import png_bytes
+from ..sheets.layout import Rect, SheetLayout
 from . import ron
 from .aseprite import aseprite_array
-from ..common.files import read_limited
-from .paths import check_name, make_dirs_inside, resolve_target
-from .safe_write import LOCK_TIMEOUT, WriteResult, write_asset_files
+from .paths import check_name
+from .place import AssetPlace, check_kind, sheet_pixels
 from .tiled import tileset_json, tileset_tsx
 
 # Bevy's examples/asset/files/bevy_pixel_dark_with_meta.png.meta, identical from Bevy 0.16 to 0.19: the
@@ -58,16 +59,6 @@ PNG_META = """(
 )"""
 BEVY_VERSION = "0.19"
 CARGO_LIMIT = 1 << 20  # a Cargo.toml is a few KB; a FIFO or /dev/zero planted under that name is refused
-
-
-@dataclass
-class ExportResult:
-    project: Path
-    asset_dir: Path
-    asset_path: str  # the image as the game loads it, relative to assets/
-    files: list[Path]
-    snippet: str
-    write: WriteResult = field(default_factory=WriteResult)
 
 
 def cargo_depends_on_bevy(text: str, where: str = "Cargo.toml") -> bool:
@@ -141,9 +132,13 @@ def sprite_description(layout: SheetLayout, image: str) -> ron.Struct:
     animations = {}
     for animation in layout.animations:
         indices, durations = layout.atlas_indices(animation), layout.durations(animation)
-        animations[animation.name] = ron.Struct({
-            "first": indices[0], "last": indices[-1], "frame_ms": round(sum(durations) / len(durations)),
-            "direction": animation.loop, "pivot": layout.pivot, "indices": indices, "durations_ms": durations})
+        fields = {"first": indices[0], "last": indices[-1], "frame_ms": round(sum(durations) / len(durations)),
+                  "direction": animation.loop, "pivot": layout.pivot, "indices": indices, "durations_ms": durations}
+        frames = layout.frames[animation.start:animation.end + 1]
+        if any(frame.sockets or frame.hitboxes for frame in frames):
+            fields["sockets"] = [{s.name: (s.x, s.y) for s in frame.sockets} for frame in frames]
+            fields["hitboxes"] = [{b.name: (b.x, b.y, b.w, b.h) for b in frame.hitboxes} for frame in frames]
+        animations[animation.name] = ron.Struct(fields)
     return ron.Struct({
         "image": image,
         "size": layout.size,
@@ -190,21 +185,11 @@ def asset_collection(layout: SheetLayout, name: str, image_path: str) -> ron.Cal
     return ron.Call("", (entries,))
 
 
-def render_files(sheet, layout: SheetLayout, name: str, kind: str | None = None,
-                 png_meta: bool = True) -> dict[str, bytes]:
-    """Every exported file's bytes, by file name (nothing is written)."""
-    check_name(name)
-    kind = kind or layout.kind
-    if kind not in ASSET_KINDS:
-        raise InputError(f"asset folder must be one of {', '.join(ASSET_KINDS)}, got {kind!r}")
-    rgba = to_rgba8(sheet)
-    if (rgba.shape[1], rgba.shape[0]) != tuple(layout.size):
-        raise InputError(f"the sheet image is {rgba.shape[1]}x{rgba.shape[0]} but its layout says "
-                         f"{layout.size[0]}x{layout.size[1]}; connect the image and SHEET from the same node")
+def bevy_files(layout: SheetLayout, name: str, kind: str, png_meta: bool = True) -> dict[str, bytes]:
+    """Every file of the export but the image, by file name."""
     image = f"{name}.png"
     image_path = f"{kind}/{name}/{image}"
     files = {
-        image: png_bytes(rgba),
         f"{name}.sprite.ron": ron.dumps(sprite_description(layout, image)).encode(),
         f"{name}.atlas.ron": ron.dumps(atlas_layout(layout)).encode(),
         f"{name}.json": (json.dumps(aseprite_array(layout, image, name), indent=1) + "\n").encode(),
@@ -218,26 +203,25 @@ def render_files(sheet, layout: SheetLayout, name: str, kind: str | None = None,
     return files
 
 
-def export_bevy(sheet, layout: SheetLayout, project: str, name: str, roots: list[Path], *, kind: str | None = None,
-                png_meta: bool = True, require_bevy: bool = True, lock_timeout: float = LOCK_TIMEOUT) -> ExportResult:
-    """Write the export into ``<project>/assets/<kind>/<name>/`` (see the module notes); nothing outside the
-    project's ``assets/`` is ever written (its records go to ``<project>/.dgx-pixels``), nothing outside the allowed
-    ``roots`` is touched, and replaced files go to the history."""
-    files = render_files(sheet, layout, name, kind, png_meta)
-    kind = kind or layout.kind
-    target = resolve_target(project, roots)
-    if require_bevy:
-        project_dir = find_bevy_project(target, roots)
-    else:
-        project_dir = make_dirs_inside(target, next(r for r in roots if r.resolve() in [target, *target.parents]),
-                                       roots)
-    asset = f"assets/{kind}/{name}"
-    write = write_asset_files(project_dir, asset, files, roots, lock_timeout)
-    image_path = f"{kind}/{name}/{name}.png"
-    asset_dir = project_dir / asset
-    return ExportResult(project=project_dir, asset_dir=asset_dir, asset_path=image_path,
-                        files=[asset_dir / file for file in files], snippet=rust_snippet(layout, name, image_path),
-                        write=write)
+def render_files(sheet, layout: SheetLayout, name: str, kind: str | None = None,
+                 png_meta: bool = True) -> dict[str, bytes]:
+    """Every exported file's bytes, by file name (nothing is written)."""
+    check_name(name)
+    kind = check_kind(kind or layout.kind)
+    return {f"{name}.png": png_bytes(sheet_pixels(sheet, layout)), **bevy_files(layout, name, kind, png_meta)}
+
+
+def bevy_target_files(place: AssetPlace, layout: SheetLayout, options) -> dict[str, bytes]:
+    return bevy_files(layout, place.name, place.kind, options.png_meta)
+
+
+def bevy_target_snippet(place: AssetPlace, layout: SheetLayout, options) -> str:
+    return rust_snippet(layout, place.name, bevy_asset_path(place))
+
+
+def bevy_asset_path(place: AssetPlace) -> str:
+    """The image as the game loads it, relative to assets/."""
+    return f"{place.kind}/{place.name}/{place.image}"
 
 
 def _ident(text: str) -> str:

@@ -27,7 +27,8 @@ from pathlib import Path
 from ..common.errors import InputError
 from ..common.files import write_atomic
 from ..sheets.layout import ASSET_KINDS
-from .paths import STATE_DIR, check_file_name, check_name, inner_dir, inner_file, read_inner, write_in_place
+from .paths import ASSET_BASES, STATE_DIR, check_file_name, check_name, inner_dir, inner_file, read_inner, \
+    write_in_place
 
 SNAPSHOT_RECORD = "snapshot.json"  # what a history snapshot holds: each file's hash and size, and why it was saved
 OLD_SNAPSHOT_RECORD = "manifest.json"  # its name in version 0.1
@@ -232,8 +233,8 @@ def set_aside(project: Path, path: Path, what: str, reason: str) -> str:
 
 
 def pending_assets(project: Path) -> tuple[list[str], list[str]]:
-    """The assets with a pending copy (``pending/assets/<kind>/<name>``), and the messages for anything else found
-    in pending/, which is set aside (links are listed, never entered)."""
+    """The assets with a pending copy (``pending/assets/<kind>/<name>``, or ``Assets/...``), and the messages for
+    anything else found in pending/, which is set aside (links are listed, never entered)."""
     root = _state(project, "pending", create=False)
     if root is None:
         return [], []
@@ -243,15 +244,15 @@ def pending_assets(project: Path) -> tuple[list[str], list[str]]:
         messages.append(set_aside(project, Path(entry.path), what, "not an asset's pending copy"))
 
     for top in _listing(root):
-        if top.name != "assets" or not top.is_dir(follow_symlinks=False):
+        if top.name not in ASSET_BASES or not top.is_dir(follow_symlinks=False):
             stray(top, top.name)
             continue
         for kind in _listing(Path(top.path)):
             if kind.name not in ASSET_KINDS or not kind.is_dir(follow_symlinks=False):
-                stray(kind, f"assets/{kind.name}")
+                stray(kind, f"{top.name}/{kind.name}")
                 continue
             for entry in _listing(Path(kind.path)):
-                asset = f"assets/{kind.name}/{entry.name}"
+                asset = f"{top.name}/{kind.name}/{entry.name}"
                 if _plain_name(entry.name):
                     assets.append(asset)
                 else:

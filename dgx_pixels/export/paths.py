@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Iterable
 
 from ..common.errors import InputError
-from ..common.files import O_NONBLOCK, O_NOFOLLOW, read_limited
+from ..common.files import O_NONBLOCK, O_NOFOLLOW, announce_write, read_limited
 from ..sheets.layout import ASSET_KINDS
 
 ENV_ROOTS = "DGX_PIXELS_EXPORT_ROOTS"
 STATE_DIR = ".dgx-pixels"
+ASSET_BASES = ("assets", "Assets")  # the folder a game engine loads from (Unity's is Assets)
 NAME_PATTERN = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 # An exported file: the asset name, then dotted suffixes of letters and digits (hero.png.meta, hero.sprite.ron).
 FILE_SUFFIXES = re.compile(r"\A(\.[A-Za-z0-9]{1,16}){1,4}\Z")
@@ -50,9 +51,9 @@ def check_file_name(file_name: str, asset_name: str) -> str:
 
 
 def asset_parts(asset: str) -> tuple[str, str, str]:
-    """``assets/<kind>/<name>`` -> its three parts, refused unless exactly that shape."""
+    """``assets/<kind>/<name>`` (or ``Assets/...``) -> its three parts, refused unless exactly that shape."""
     parts = asset.split("/") if isinstance(asset, str) else []
-    if len(parts) != 3 or parts[0] != "assets" or parts[1] not in ASSET_KINDS:
+    if len(parts) != 3 or parts[0] not in ASSET_BASES or parts[1] not in ASSET_KINDS:
         raise InputError(f"{asset!r} is not an asset folder (assets/<{'|'.join(ASSET_KINDS)}>/<name>)")
     check_name(parts[2])
     return parts[0], parts[1], parts[2]
@@ -71,6 +72,14 @@ def allowed_roots(extra: Iterable[str | os.PathLike] = (), environ: dict | None 
         if path not in roots:
             roots.append(path)
     return roots
+
+
+def project_roots(project: str | os.PathLike) -> list[Path]:
+    """The roots for an export the user points at from this machine: the project folder itself (it must exist),
+    then DGX_PIXELS_EXPORT_ROOTS."""
+    if not Path(project).is_dir():
+        raise InputError(f"{project}: no such folder")
+    return allowed_roots([os.path.abspath(project)])
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -221,3 +230,4 @@ def write_in_place(path: Path, data: bytes) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+    announce_write(path)

@@ -69,9 +69,12 @@ def palette_and_export(g: WorkflowGraph, image, mask, colours: int, kind: str, a
     export = g.node("DGXPixelsBevyExport", "Bevy Export", sheet=sheet.out(0), mask=sheet.out(1),
                     layout=sheet.out(2), project="bevy_game", name=asset, folder=kind, png_meta=True,
                     must_be_bevy_project=False)
+    # The sheet and its metadata as output files: what API callers get back (and export on their machine).
+    files = g.node("DGXPixelsSaveSheet", "Sheet", sheet=sheet.out(0), mask=sheet.out(1), layout=sheet.out(2),
+                   name=asset, palette=extract.out(0))
     zoom = g.node("DGXPixelsPixelUpscale", "Preview Zoom", image=sheet.out(0), mask=sheet.out(1), scale=4)
     preview = g.node("PreviewImage", "Preview", images=zoom.out(0))
-    g.group(f"{stages[1]}. Sheet and Bevy export", [sheet, export, zoom, preview], STAGE_COLOURS["export"])
+    g.group(f"{stages[1]}. Sheet and Bevy export", [sheet, export, files, zoom, preview], STAGE_COLOURS["export"])
     g.note("`project` is your Bevy game folder (with Cargo.toml). A relative path lands in ComfyUI's output "
            "folder; other folders must be listed in DGX_PIXELS_EXPORT_ROOTS. Previous versions are kept.", export)
     return apply
@@ -79,9 +82,10 @@ def palette_and_export(g: WorkflowGraph, image, mask, colours: int, kind: str, a
 
 def export_parameters(asset: str) -> dict:
     return {
-        "asset_name": param("string", ("Bevy Export", "name"), help="asset name (file and folder names)",
-                            default=asset),
-        "project": param("string", ("Bevy Export", "project"), help="Bevy project folder"),
+        "asset_name": param("string", ("Bevy Export", "name"), ("Sheet", "name"),
+                            help="asset name (file and folder names)", default=asset),
+        "project": param("string", ("Bevy Export", "project"),
+                         help="Bevy project folder on the server (its Bevy Export node writes there)"),
         "colours": param("int", ("Palette", "colours"), help="palette size (0: automatic)", min=0, max=256,
                          aliases=["colors"]),
     }
@@ -135,7 +139,8 @@ def character_sprite_sheet() -> WorkflowGraph:
     palette = palette_and_export(g, grid.out(0), grid.out(1), 16, "sprites", "hero",
                                  dict(tags="", layout="rows", columns=0, cell_width=0, cell_height=0,
                                       align="baseline", pivot_x=0.5, pivot_y=1.0, padding=1, extrude=0, trim=False,
-                                      dedupe=False, frame_tags=cut.out(1)), stages=(6, 8), columns=(6, 8))
+                                      dedupe=False, frame_tags=cut.out(1), grid=grid.out(2)),
+                                 stages=(6, 8), columns=(6, 8))
     g.note("One palette for every frame of the character (0 colours: automatic), so no frame drifts in colour.",
            palette)
     check = g.node("DGXPixelsConsistencyCheck", "Consistency Check", column=7, frames=palette.out(0),

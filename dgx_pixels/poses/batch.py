@@ -1,7 +1,7 @@
 """Pose batches: every animation in every direction, fitted into frames with one scale and one ground line."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -11,6 +11,7 @@ from ..sheets.frames import Frame, tag_runs
 from .library import MAX_BATCH_FRAMES, Animation
 from .openpose import stroke_sizes
 from .rig import project, settling_spin, skeleton_3d, view_pitch
+from .sockets import pose_marks
 
 # One body height in frame heights, and where the ground is (from the top): every built-in animation fits
 # (jumps and raised arms above, a body lying towards a top-down camera below), so batches of different
@@ -65,8 +66,10 @@ def build_pose_batch(animations: list[Animation], directions: tuple[str, ...], w
                 details.append(animation.detail_at(t))
     ground = GROUND_LINE["side" if pitch == 0 else "top-down"]
     keypoints = _fit_to_frame(groups, width, height, ground)
-    return PoseBatch(frames, actions, details, keypoints, np.concatenate([shown for _, shown in groups]),
-                     width, height, tuple(directions))
+    visible = np.concatenate([shown for _, shown in groups])
+    frames = [replace(frame, sockets=sockets, hitboxes=hitboxes, space=(width, height))
+              for frame, (sockets, hitboxes) in zip(frames, map(pose_marks, keypoints, visible))]
+    return PoseBatch(frames, actions, details, keypoints, visible, width, height, tuple(directions))
 
 
 def _fit_to_frame(groups: list[tuple[np.ndarray, np.ndarray]], width: int, height: int,

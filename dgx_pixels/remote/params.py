@@ -348,18 +348,34 @@ class ApiWorkflow:
         text = json.dumps([self.prompt, self.to_param_map()], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def default_value(self, parameter: Parameter) -> Any:
+        """What a parameter is when no value is given: its default, else the workflow's own value ("random" for a
+        seed drawn per run)."""
+        if parameter.type == "seed" and parameter.default in (None, "random"):
+            return "random"
+        if parameter.default is not None:
+            return parameter.default
+        return self._literal_input(parameter.targets[0].node, parameter.targets[0].input)[1]
+
+    def parameter_list(self) -> list[dict]:
+        """The parameters as data (for the REST and MCP interfaces): name, type, help, default, limits."""
+        listed = []
+        for p in self.parameters.values():
+            entry = {"name": p.name, "type": p.type, "help": p.help, "default": self.default_value(p)}
+            entry.update({key: value for key, value in (("min", p.minimum), ("max", p.maximum),
+                                                        ("choices", list(p.choices)), ("aliases", list(p.aliases)))
+                          if value not in (None, [])})
+            listed.append(entry)
+        return listed
+
     def describe(self) -> str:
         """The parameters as a user reads them (``dgx-pixels run WORKFLOW --list-params``)."""
         lines = [f"{self.name}: {self.description}" if self.description else self.name]
         if not self.parameters:
             lines.append("  (no parameter map; set node inputs as \"<node title>.<input>\")")
         for p in self.parameters.values():
-            if p.type == "seed" and p.default in (None, "random"):
-                default = "random"
-            elif p.default is not None:
-                default = repr(p.default)
-            else:
-                default = repr(self._literal_input(p.targets[0].node, p.targets[0].input)[1])
+            value = self.default_value(p)
+            default = "random" if p.type == "seed" and value == "random" else repr(value)
             bounds = "".join(f", {word} {v}" for word, v in (("min", p.minimum), ("max", p.maximum)) if v is not None)
             also = f"; also {', '.join(p.aliases)}" if p.aliases else ""
             lines.append(f"  {p.name} ({p.describe_type()}{bounds}; default {default}{also})")
@@ -391,6 +407,25 @@ def check_api_format(prompt: Any, where: str) -> None:
 
 def params_path(workflow_path: Path) -> Path:
     return workflow_path.with_name(workflow_path.name.removesuffix(".json") + ".params.json")
+
+
+def library_names() -> list[str]:
+    """The workflows of the library (``workflows/api/<name>.json`` with a parameter map)."""
+    if not API_DIR.is_dir():
+        return []
+    return sorted(p.name.removesuffix(".params.json") for p in API_DIR.glob("*.params.json")
+                  if (API_DIR / p.name.replace(".params.json", ".json")).is_file())
+
+
+def library_workflow(name: Any) -> ApiWorkflow:
+    """A workflow of the library by name, and nothing else (no file paths: for callers on other machines)."""
+    names = library_names()
+    if not isinstance(name, str) or name not in names:
+        shown = repr(name[:100]) if isinstance(name, str) else f"a {type(name).__name__}"
+        hint = difflib.get_close_matches(name, names, n=1) if isinstance(name, str) else []
+        raise InputError(f"no workflow {shown} in the library" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                         + f"; library workflows: {', '.join(names) or 'none'}")
+    return ApiWorkflow.load(API_DIR / f"{name}.json")
 
 
 def find_workflow(ref: str | Path) -> Path:

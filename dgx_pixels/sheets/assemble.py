@@ -12,6 +12,7 @@ from ..image.ops import check_image, check_mask, join_alpha, split_alpha
 from .align import align_frames, check_frames, check_spacing, measure_content
 from .frames import Frame, TagRun, tag_runs
 from .layout import ASSET_KINDS, Rect, SheetAnimation, SheetFrame, SheetLayout, grid_rects
+from .sockets import place_marks
 
 LAYOUTS = ("rows", "packed")  # one row per animation, or frames in reading order wrapped at a column count
 
@@ -46,6 +47,15 @@ def _cell_boxes(cells: torch.Tensor) -> list[Rect]:
             for b in (c.box for c in contents)]
 
 
+def _marks(tags: list[Frame], position: int, frame: torch.Tensor, offset: tuple[int, int], grids) -> tuple:
+    """The tag's sockets and hitboxes in the frame's cell (none without tags or marks)."""
+    tag = tags[position] if tags else None
+    if tag is None or not (tag.sockets or tag.hitboxes):
+        return (), ()
+    grid = grids.for_image(position) if grids is not None and (grids.locked or position < len(grids.grids)) else None
+    return place_marks(tag.sockets, tag.hitboxes, tag.space, (frame.shape[1], frame.shape[0]), offset, grid)
+
+
 def _slot_rows(runs: list[TagRun], first: list[int], layout: str, columns: int) -> list[list[int]]:
     """Distinct frames (by input position) grouped into sheet rows."""
     distinct = [position for position, original in enumerate(first) if original == position]
@@ -70,13 +80,15 @@ def assemble_sheet(
     trim: bool = False,
     dedupe: bool = False,
     kind: str = "sprites",
+    grids=None,
 ) -> tuple[torch.Tensor, SheetLayout]:
     """Frames (+ one Frame tag per frame, in order) -> sheet RGBA ``[H, W, 4]`` and its SheetLayout.
 
     ``layout`` rows: one row per animation; packed: reading order wrapped at ``columns`` (0: about square).
     ``padding``: transparent pixels between frames; ``extrude``: each frame's edge pixels repeated that far
     outwards (no bleeding when a game filters or scales). ``trim``: store only each frame's opaque box (offsets
-    kept in SheetFrame.trim). ``dedupe``: identical frames share one rectangle.
+    kept in SheetFrame.trim). ``dedupe``: identical frames share one rectangle. The tags' sockets and hitboxes
+    land in each frame's cell (through ``grids``, the GridSet the frames were downscaled with, when given).
     """
     check_frames(frames)
     if layout not in LAYOUTS:
@@ -133,7 +145,8 @@ def assemble_sheet(
 
     durations = [tag.duration_ms for tag in tags] if tags else [Frame.duration_ms] * len(frames)
     sheet_frames = tuple(
-        SheetFrame(stored[first[p]][0], int(durations[p]), boxes[first[p]] if trim else Rect(0, 0, *placement.cell), p)
+        SheetFrame(stored[first[p]][0], int(durations[p]), boxes[first[p]] if trim else Rect(0, 0, *placement.cell), p,
+                   *_marks(tags, p, frames[p], placement.offsets[p], grids))
         for p in range(len(frames)))
     animations = tuple(SheetAnimation(run.name, run.start, run.end, run.loop) for run in runs) if tags else ()
     return sheet, SheetLayout(

@@ -1,7 +1,8 @@
 """Frame metadata shared by pose batches, sprite sheets and exports (the FRAMES type in ComfyUI).
 
 A FRAMES value is a list of ``Frame``, one per image of a batch, in batch order. Consecutive frames with the same
-``animation`` and ``direction`` form one animation tag in a sheet.
+``animation`` and ``direction`` form one animation tag in a sheet. A frame may carry sockets and hitboxes measured in
+a frame of ``space`` pixels (sockets.py), which the sheet maps onto its cells.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from ..common.errors import InputError
+from .sockets import Hitbox, Socket, coerce_marks
 
 LOOP_MODES = ("forward", "reverse", "pingpong", "once")
 DIRECTIONS_8 = ("S", "SE", "E", "NE", "N", "NW", "W", "SW")
@@ -21,6 +23,9 @@ class Frame:
     duration_ms: int = 100
     direction: str = ""
     loop: str = "forward"
+    sockets: tuple[Socket, ...] = ()
+    hitboxes: tuple[Hitbox, ...] = ()
+    space: tuple[int, int] = (0, 0)  # the frame size the marks were measured in; (0, 0): the frame's own
 
     @property
     def tag(self) -> str:
@@ -28,12 +33,24 @@ class Frame:
         return f"{self.animation}_{self.direction}" if self.direction else self.animation
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The tag fields; sockets, hitboxes and their space only when the frame has marks."""
+        data = asdict(self)
+        if not (self.sockets or self.hitboxes):
+            for key in ("sockets", "hitboxes", "space"):
+                del data[key]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Frame":
-        return cls(**{key: data[key] for key in ("animation", "index", "duration_ms", "direction", "loop")
-                      if key in data})
+        fields = {key: data[key] for key in ("animation", "index", "duration_ms", "direction", "loop") if key in data}
+        sockets, hitboxes = coerce_marks(data.get("sockets"), data.get("hitboxes"))
+        if sockets or hitboxes:
+            space = data.get("space") or (0, 0)
+            if not (isinstance(space, (list, tuple)) and len(space) == 2
+                    and all(type(side) is int and 0 <= side <= 1 << 16 for side in space)):
+                raise InputError(f"a frame's marks space must be [width, height], got {space!r}")
+            fields.update(sockets=sockets, hitboxes=hitboxes, space=tuple(space))
+        return cls(**fields)
 
 
 # ---------------------------------------------------------------------------------------------------- tag specs

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .sockets import Hitbox, Socket
+
 ASSET_KINDS = ("sprites", "tilesets", "items")  # the assets/ folder a sheet is exported into
 
 
@@ -29,6 +31,8 @@ class SheetFrame:
     duration_ms: int
     trim: Rect  # the stored pixels' place inside the cell (the whole cell unless trimmed)
     source: int  # position in the input frames
+    sockets: tuple[Socket, ...] = ()  # whole pixels of the cell (x right, y down from its top-left corner)
+    hitboxes: tuple[Hitbox, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,14 +80,19 @@ class SheetLayout:
     def durations(self, animation: SheetAnimation) -> list[int]:
         return [self.frames[i].duration_ms for i in range(animation.start, animation.end + 1)]
 
-    def play_order(self, animation: SheetAnimation) -> list[int]:
-        """Atlas indices in the order they are shown in one loop (pingpong goes back without repeating ends)."""
-        indices = self.atlas_indices(animation)
+    def play_positions(self, animation: SheetAnimation) -> list[int]:
+        """Frame positions in the order one loop shows them (reverse backwards; pingpong goes back without
+        repeating the ends)."""
+        positions = list(range(animation.start, animation.end + 1))
         if animation.loop == "reverse":
-            return indices[::-1]
-        if animation.loop == "pingpong" and len(indices) > 2:
-            return indices + indices[-2:0:-1]
-        return indices
+            return positions[::-1]
+        if animation.loop == "pingpong" and len(positions) > 2:
+            return positions + positions[-2:0:-1]
+        return positions
+
+    def play_order(self, animation: SheetAnimation) -> list[int]:
+        """Atlas indices in the order they are shown in one loop."""
+        return [self.frames[position].index for position in self.play_positions(animation)]
 
     def anchor(self, trim: Rect | None = None) -> tuple[float, float]:
         """Bevy ``Anchor`` (x right, y up, -0.5..0.5 over the shown rectangle) that puts the pivot on the entity."""

@@ -108,6 +108,10 @@ def test_strip_mode_end_to_end_from_the_shipped_workflow(sdxl):
     atlas = json.loads((assets / "hero.json").read_text())
     assert [(t["name"], t["from"], t["to"]) for t in atlas["meta"]["frameTags"]] == [("idle_E", 0, 1),
                                                                                      ("walk_E", 2, 4)]
+    # The pose batch's hands reach the sheet through the pixel grid: a key per frame, inside the native cell.
+    hand = next(s for s in atlas["meta"]["slices"] if s["name"] == "socket_hand_r")
+    assert [key["frame"] for key in hand["keys"]] == [0, 1, 2, 3, 4]
+    assert all(0 <= key["bounds"]["x"] < 16 and 0 <= key["bounds"]["y"] < 32 for key in hand["keys"])
     check = outputs[workflow.node_id("Consistency Check")]
     assert check["text"][0].startswith("compared with the first frame (idle_E 1)")
     scores = next(item for item in check["dgx_consistency"] if item["kind"] == "scores")

@@ -31,8 +31,8 @@ def test_frames_become_a_bevy_sprite_the_game_can_animate(comfy, tmp_path):
     asset = folder / "assets" / "sprites" / "hero"
     expected, layout = assemble_sheet(frames, parse_tag_spec(spec), padding=1)
     with Image.open(asset / "hero.png") as image:
-        assert image.mode == "RGBA" and not image.text  # no ComfyUI prompt/workflow chunks
-        pixels = np.asarray(image)
+        assert not image.text  # no ComfyUI prompt/workflow chunks
+        pixels = np.asarray(image.convert("RGBA"))
     assert np.array_equal(pixels, to_uint8(expected))
 
     manifest = ron_subset.loads((asset / "hero.sprite.ron").read_text())
@@ -97,7 +97,7 @@ def test_a_multi_pose_image_is_sliced_and_exported(comfy, tmp_path):
     manifest = ron_subset.loads((folder / "assets/sprites/bouncer/bouncer.sprite.ron").read_text())
     assert list(manifest["animations"]) == ["bounce"] and manifest["animations"]["bounce"]["indices"] == [0, 1, 2]
     with Image.open(folder / "assets/sprites/bouncer/bouncer.png") as image:
-        alpha = np.asarray(image)[..., 3]
+        alpha = np.asarray(image.convert("RGBA"))[..., 3]
     cell_w, cell_h = manifest["tile_size"]
     feet = {int(np.nonzero(alpha[:, i * cell_w:(i + 1) * cell_w].max(axis=1))[0].max()) for i in range(3)}
     assert len(feet) == 1  # the three poses stand on one baseline
@@ -121,7 +121,7 @@ def test_tiles_become_a_tileset_tiled_can_read(comfy, tmp_path):
     parsed = parse_tileset(folder / "assets" / "tilesets" / "floor" / "floor.tsx")
     assert (parsed.tile_count, parsed.columns, parsed.spacing, parsed.margin) == (4, 2, 1, 1)
     with Image.open(folder / "assets/tilesets/floor/floor.png") as image:
-        pixels = np.asarray(image)
+        pixels = np.asarray(image.convert("RGBA"))
     for number, tile in enumerate(tiles):
         x, y = 1 + (number % 2) * 9, 1 + (number // 2) * 9
         assert np.array_equal(pixels[y:y + 8, x:x + 8], to_uint8(tile))

@@ -31,8 +31,8 @@ def check_export(server, outputs: dict, folder: str, asset: str, native: tuple[i
     """``native``: the size every frame's cell must have (None: frames aligned on one baseline may need more)."""
     assets = server.base_dir / "output" / "bevy_game" / "assets" / folder / asset
     sheet = Image.open(assets / f"{asset}.png")
-    assert sheet.mode == "RGBA" and not sheet.info.get("prompt")
-    rgba = np.asarray(sheet)
+    assert not sheet.info.get("prompt")
+    rgba = np.asarray(sheet.convert("RGBA"))
     assert set(np.unique(rgba[..., 3]).tolist()) <= {0, 255}, "alpha must be binary"
     opaque = rgba[rgba[..., 3] == 255][:, :3]
     assert len({tuple(p) for p in opaque}) <= max_colours

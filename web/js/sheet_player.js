@@ -3,7 +3,8 @@
 import { app } from "../../scripts/app.js";
 import { domWidget, drawCheckerboard, element, loadImage, onNodeExecuted, pixelCanvas, NODE_PREFIX } from "./common.js";
 
-const NODES = new Set([`${NODE_PREFIX}AssembleSpriteSheet`, `${NODE_PREFIX}SliceSpriteSheet`, `${NODE_PREFIX}BevyExport`]);
+const NODES = new Set([`${NODE_PREFIX}AssembleSpriteSheet`, `${NODE_PREFIX}SliceSpriteSheet`, `${NODE_PREFIX}BevyExport`,
+                       `${NODE_PREFIX}EngineExport`]);
 
 function sequence(tag) {
   const frames = [];

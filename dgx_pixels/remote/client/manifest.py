@@ -52,7 +52,7 @@ MOVE = {"state": str, "prompt_id": str, "server": str, "outputs": list, "attempt
 JOURNAL_ENTRY = Shape("a journal entry", {"name": str, **MOVE}, items={"outputs": OUTPUT_REF, "attempts": ATTEMPT})
 JOB_SHAPE = Shape("a job", {"name": str, "workflow": str, "params": dict},
                   {**MOVE, "seed": (int, type(None)), "error": str, "queued_at": str, "finished_at": str,
-                   "files": list},
+                   "files": list, "exports": list},
                   items={"outputs": OUTPUT_REF, "attempts": ATTEMPT,
                          "files": Shape("an output file", {"path": str, "sha256": str, "bytes": int, "node": str})})
 WORKFLOW_SHAPE = Shape("a workflow", {"prompt": dict}, {"parameter_map": (dict, type(None))})

@@ -146,6 +146,7 @@ class JobRecord:
     error: str = ""
     queued_at: str = ""
     finished_at: str = ""
+    exports: list = field(default_factory=list)  # its sheets written into projects here (remote.results)
 
     @classmethod
     def from_dict(cls, data: dict) -> "JobRecord":

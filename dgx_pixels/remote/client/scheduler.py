@@ -50,21 +50,24 @@ def output_refs(outputs: Mapping[str, Any], titles: Mapping[str, str], types: Se
 
 
 def local_names(refs: list[dict]) -> list[str]:
-    """A file name per output: the node's title, numbered when a node made several; the server's extension."""
-    per_node: dict[str, int] = {}
+    """A file name per output: the node's title and the server's extension, numbered when a node made several
+    files of one extension (a node's sheet.png and sheet.json keep plain names)."""
+    per_kind: dict[tuple[str, str], int] = {}
     for ref in refs:
-        per_node[ref["node_id"]] = per_node.get(ref["node_id"], 0) + 1
-    slugs = {}
-    for node_id in per_node:
-        title = next(r["node"] for r in refs if r["node_id"] == node_id)
-        slug = safe_name(title).lower()
-        slugs[node_id] = slug if slug not in slugs.values() else f"{slug}-{safe_name(node_id)}"
-    names, seen = [], dict.fromkeys(per_node, 0)
+        key = (ref["node_id"], file_suffix(ref["filename"]))
+        per_kind[key] = per_kind.get(key, 0) + 1
+    slugs: dict[str, str] = {}
     for ref in refs:
-        index = seen[ref["node_id"]]
-        seen[ref["node_id"]] += 1
-        suffix = f"_{index:03d}" if per_node[ref["node_id"]] > 1 else ""
-        names.append(f"{slugs[ref['node_id']]}{suffix}{file_suffix(ref['filename'])}")
+        if ref["node_id"] not in slugs:
+            slug = safe_name(ref["node"]).lower()
+            slugs[ref["node_id"]] = slug if slug not in slugs.values() else f"{slug}-{safe_name(ref['node_id'])}"
+    names, seen = [], dict.fromkeys(per_kind, 0)
+    for ref in refs:
+        key = (ref["node_id"], file_suffix(ref["filename"]))
+        index = seen[key]
+        seen[key] += 1
+        number = f"_{index:03d}" if per_kind[key] > 1 else ""
+        names.append(f"{slugs[ref['node_id']]}{number}{key[1]}")
     return names
 
 

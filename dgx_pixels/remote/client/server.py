@@ -21,6 +21,8 @@ from .replies import describe_rejection, reply_object, reply_text
 from .records import (BadReply, ClientError, EventKind, JobRecord, PromptRejected, ServerError, ServerUnreachable,
                       normalise_url, safe_name)
 
+CANCEL_WAIT = 15.0  # seconds a cancel waits for the server to let go of an interrupted prompt
+
 
 def _describe(err: BaseException, timeout: float) -> str:
     if isinstance(err, asyncio.TimeoutError):
@@ -299,18 +301,22 @@ class Server:
         return body
 
     async def cancel(self, prompt_ids: Iterable[str]) -> None:
-        """Delete the prompts still waiting in the queue and interrupt the one running, if it is one of them."""
+        """Delete the prompts still waiting in the queue and interrupt the one running, if it is one of them; return
+        once none of them is on the server's queue any more (or after CANCEL_WAIT seconds)."""
         prompt_ids = list(prompt_ids)
-        for _ in range(3):
+        deadline = time.monotonic() + CANCEL_WAIT
+        pause = 0.1
+        while True:
             await self.request("POST", "/queue", json_body={"delete": prompt_ids}, retries=1)
             for prompt_id in prompt_ids:
                 await self.request("POST", "/interrupt", json_body={"prompt_id": prompt_id}, retries=1)
-            # A prompt may have started between the delete and the interrupt: look again.
-            left = set(prompt_ids) & await self.queued_ids()
-            if not left:
+            # A prompt may have started between the delete and the interrupt, and an interrupted one stays on the
+            # queue until the sampler reaches its next step (seconds on a busy machine): look again.
+            prompt_ids = list(set(prompt_ids) & await self.queued_ids())
+            if not prompt_ids or time.monotonic() + pause > deadline:
                 return
-            await asyncio.sleep(0.2)
-            prompt_ids = list(left)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     async def forget(self, prompt_ids: list[str]) -> None:
         await self.request("POST", "/history", json_body={"delete": prompt_ids}, retries=1)

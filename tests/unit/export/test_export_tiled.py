@@ -41,7 +41,7 @@ def test_tiled_reads_the_tsx_and_its_geometry_finds_every_tile(tmp_path, options
     assert (parsed.spacing, parsed.margin) == (options.get("spacing", 0), options.get("margin", 0))
     assert (parsed.tile_count, parsed.columns) == (7, layout.columns)
     assert parsed.image == Path("ground.png") and (parsed.image_width, parsed.image_height) == layout.size
-    image = np.asarray(Image.open(io.BytesIO(files["ground.png"])))
+    image = np.asarray(Image.open(io.BytesIO(files["ground.png"])).convert("RGBA"))
     for tile_id in range(parsed.tile_count):  # Tiled's own rule for where tile N is
         column, row = tile_id % parsed.columns, tile_id // parsed.columns
         x = parsed.margin + column * (parsed.tile_width + parsed.spacing)

@@ -16,7 +16,7 @@ import pytest
 
 from dgx_pixels.common.errors import InputError
 from dgx_pixels.common.locks import file_lock
-from dgx_pixels.export.bevy import export_bevy
+from dgx_pixels.export.core import export_bevy
 from dgx_pixels.image.io import load_images
 from dgx_pixels.sheets.assemble import assemble_sheet, frames_from_batches
 from dgx_pixels.sheets.frames import parse_tag_spec
@@ -306,7 +306,7 @@ RACER = """
 import json, os, sys, time
 from pathlib import Path
 sys.path.insert(0, os.environ["REPO"])
-from dgx_pixels.export.bevy import export_bevy
+from dgx_pixels.export.core import export_bevy
 from dgx_pixels.image.io import load_images
 from dgx_pixels.sheets.assemble import assemble_sheet, frames_from_batches
 from dgx_pixels.sheets.frames import parse_tag_spec

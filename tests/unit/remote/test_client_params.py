@@ -362,7 +362,18 @@ def test_palette_size_is_colours_everywhere_and_the_former_name_still_binds():
     # The files as version 0.1 shipped them (parameter "colors", no aliases) still load and bind the same node.
     legacy = ApiWorkflow.load(DATA / "legacy" / "cleanup_existing_art.json")
     assert legacy.bind(legacy.resolve({"colors": 5}))[legacy.node_id("Palette")]["inputs"]["colours"] == 5
-    assert legacy.prompt == workflow.prompt  # the API graph itself did not change
+    # The API graph is the same but for the Save Sheet node added since (nodes compared by title: ids moved).
+    legacy_nodes, current = _by_title(legacy.prompt), _by_title(workflow.prompt)
+    assert {title: current[title] for title in legacy_nodes} == legacy_nodes
+    assert set(current) - set(legacy_nodes) == {"Sheet"}
+
+
+def _by_title(prompt: dict) -> dict:
+    """An API graph as {title: (class, inputs with links as [title, slot])}."""
+    titles = {node_id: node["_meta"]["title"] for node_id, node in prompt.items()}
+    return {titles[node_id]: (node["class_type"], {key: [titles[value[0]], value[1]] if isinstance(value, list)
+                                                   else value for key, value in node["inputs"].items()})
+            for node_id, node in prompt.items()}
 
 
 def test_aliases_must_not_clash(tmp_path):
