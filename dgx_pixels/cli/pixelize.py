@@ -64,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
                              ", ".join(f"{w}x{h}" for h, w in sorted(sizes)))
         image = torch.cat([image for image, _ in frames])
         mask = torch.cat([mask for _, mask in frames])
-        palette = _locked_palette(args, image, mask)
         native, native_mask, grids = downscale(image, mask, lock=True, **options)
+        # the intended palette is found on the recovered cells (each has voted), a given size on the inputs
+        palette = (_locked_palette(args, native, native_mask) if args.colours == 0
+                   else _locked_palette(args, image, mask))
         _report_grid(grids, "all inputs")
         native = _recolour(native, native_mask, palette)
         progress = Progress(len(targets), "pixelize")
