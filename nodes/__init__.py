@@ -3,9 +3,9 @@ from typing_extensions import override
 
 from comfy_api.latest import ComfyExtension, io
 
-from . import alpha, character, export, outputs, palettes, pixel, poses, prompts, routes, sheets, tiling
+from . import alpha, character, export, outputs, palettes, pixel, poses, prompts, routes, sheets, terrain, tiling
 
-NODE_MODULES = (alpha, character, export, outputs, palettes, pixel, poses, prompts, sheets, tiling)
+NODE_MODULES = (alpha, character, export, outputs, palettes, pixel, poses, prompts, sheets, terrain, tiling)
 routes.register()  # the REST job API joins ComfyUI's server
 
 

@@ -15,7 +15,7 @@ from ..dgx_pixels.sheets.slice import SLICE_MODES, slice_sheet
 from ..dgx_pixels.sheets.frames import Frame, coerce_frames, parse_tag_spec
 from . import previews
 from .runtime import CATEGORY, check_interrupt, node_id, to_compute, to_output, user_errors
-from .types import FRAMES, GRID, SHEET
+from .types import FRAMES, GRID, SHEET, TERRAIN
 
 SUBCATEGORY = f"{CATEGORY}/sheets"
 
@@ -197,18 +197,24 @@ class AssembleTileset(io.ComfyNode):
             inputs=[
                 io.Image.Input("tiles", tooltip="The tiles, in order (tile 0 first), all the same size."),
                 io.Int.Input("columns", default=0, min=0, max=4096,
-                             tooltip="Tiles per row; 0 = about square (4 for a corner 16 set, 8 for blob 47)."),
+                             tooltip="Tiles per row; 0 = about square (4 for a corner 16 or platformer set, 8 for "
+                                     "blob 47)."),
                 io.Int.Input("spacing", default=0, min=0, max=MAX_SPACING,
                              tooltip="Pixels between tiles (Tiled's spacing; Bevy's padding). 0 is the safe default."),
                 io.Int.Input("margin", default=0, min=0, max=MAX_SPACING,
                              tooltip="Pixels around the whole tileset (Tiled's margin; Bevy's offset)."),
                 io.Combo.Input("autotile", options=list(tileset.AUTOTILE_SETS), default="none",
                                tooltip="The tiles form an autotile set in the standard order: corner 16 (tile i has "
-                                       "corner mask i) or blob 47. Writes Tiled terrain (wang) data on export."),
+                                       "corner mask i), blob 47 or platformer (side view). Writes Tiled terrain "
+                                       "(wang) data on export."),
                 io.Float.Input("seam_tolerance", default=1.5, min=0.0, max=100.0, step=0.1,
                                tooltip="A tile counts as seamless when its wrap-around edges differ no more than "
                                        "this many times its own neighbouring pixels do."),
                 io.Mask.Input("mask", optional=True, tooltip="Transparency of the tiles (1 = transparent)."),
+                TERRAIN.Input("terrain", optional=True,
+                              tooltip="A terrain set from Terrain Transitions: its order, each tile's mask "
+                                      "(variants included) and its two terrains (Tiled colours) replace "
+                                      "autotile."),
             ],
             outputs=[
                 io.Image.Output(display_name="tileset"),
@@ -219,10 +225,15 @@ class AssembleTileset(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, tiles, columns, spacing, margin, autotile, seam_tolerance, mask=None) -> io.NodeOutput:
+    def execute(cls, tiles, columns, spacing, margin, autotile, seam_tolerance, mask=None,
+                terrain=None) -> io.NodeOutput:
         with user_errors("Assemble Tileset"):
             rgba_tiles = frames_from_batches([to_compute(tiles)], [to_compute(mask)])
-            sheet, layout = tileset.assemble_tileset(rgba_tiles, columns, spacing, margin, autotile, seam_tolerance)
+            masks, terrains = None, ()
+            if terrain is not None:
+                autotile, masks, terrains = terrain.order, terrain.masks, terrain.map_terrains
+            sheet, layout = tileset.assemble_tileset(rgba_tiles, columns, spacing, margin, autotile, seam_tolerance,
+                                                     masks, terrains)
             report = tileset_report(layout)
             image, alpha = _split(sheet[None])
             return io.NodeOutput(image, alpha, layout, report, ui={"text": [report]})

@@ -114,6 +114,10 @@ EXAMPLES = {
     "generate items": """
   dgx-pixels generate items --item "iron sword" --item "health potion" --icon-size 32x32
   dgx-pixels generate items items.txt --colours 24""",
+    "generate terrain": """
+  dgx-pixels generate terrain grass dirt --order "blob 47" --tile-size 32 --name meadow
+  dgx-pixels generate terrain grass dirt --order platformer --redraw 2      # failing tiles drawn again
+  dgx-pixels generate terrain sand water --tile-a sand.png --tile-b water.png   # your own seamless tiles""",
     "poses list": """
   dgx-pixels poses list
   dgx-pixels poses list --custom my_animations.txt""",

@@ -1,4 +1,5 @@
-"""``dgx-pixels generate character|tiles|items``: the library's workflows with named options, on ComfyUI servers.
+"""``dgx-pixels generate character|tiles|items|terrain``: the library's workflows with named options, on ComfyUI
+servers.
 
 Each kind is a library workflow plus its parameters (workflows/api/<name>.params.json); the run itself is the same
 as ``dgx-pixels run`` (progress, manifest, several servers, --resume).
@@ -15,16 +16,18 @@ from pathlib import Path
 from ..common.errors import InputError
 from ..common.files import read_limited
 from .jobs import EXIT_FAILED, add_server_options, check_exports, execute_jobs, export_jobs
-from .options import asset_name, non_negative_int, positive_int, size_or_width
+from .options import asset_name, non_negative_float, non_negative_int, positive_int, size_or_width
 
 # What each kind of `generate` runs: a workflow of the library.
 ITEM_LIST_LIMIT = 16 << 20  # bytes of an item list
-GENERATED_WORKFLOWS = {"character": "character_sprite_sheet", "tiles": "tileset_seamless", "items": "item_icons"}
+GENERATED_WORKFLOWS = {"character": "character_sprite_sheet", "tiles": "tileset_seamless", "items": "item_icons",
+                       "terrain": "terrain_transitions"}
+TERRAIN_ORDERS = ("corner 16", "blob 47", "platformer")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("generate", help="generate characters, tiles or item icons with the shipped "
-                                                    "workflows")
+    parser = subparsers.add_parser("generate", help="generate characters, tiles, item icons or terrain sets with the "
+                                                    "shipped workflows")
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
 
     character = kinds.add_parser("character", help="every animation frame of a character as a tagged sprite sheet")
@@ -56,7 +59,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     items.add_argument("--item", action="append", default=[], help="an item (repeatable)")
     items.add_argument("--icon-size", type=size_or_width, help="native icon size, e.g. 32x32")
 
-    for kind in (character, tiles, items):
+    terrain = kinds.add_parser("terrain", help="transition tiles between two terrains (corner 16, blob 47 or "
+                                               "platformer), edge-checked, with a map preview, exported as a tileset")
+    terrain.add_argument("terrain_a", nargs="?", help="the first terrain, e.g. grass (a platformer's surface)")
+    terrain.add_argument("terrain_b", nargs="?", help="the second terrain, e.g. dirt (a platformer's ground)")
+    terrain.add_argument("--order", choices=TERRAIN_ORDERS, help="the tile order (default corner 16)")
+    terrain.add_argument("--tile-size", type=positive_int, help="native tile size in pixels (default 32)")
+    terrain.add_argument("--canvas", type=positive_int, help="generation size of each tile (default 1024)")
+    terrain.add_argument("--variants", type=non_negative_int, help="extra versions of each full tile (default 2)")
+    terrain.add_argument("--tile-a", type=Path, metavar="IMAGE", help="your own seamless tile for the first terrain")
+    terrain.add_argument("--tile-b", type=Path, metavar="IMAGE", help="your own seamless tile for the second terrain")
+    terrain.add_argument("--tolerance", type=non_negative_float, help="edge agreement tolerance (default 1.5)")
+    terrain.add_argument("--redraw", type=non_negative_int, default=0, metavar="N",
+                         help="draw tiles that fail the edge check again with new seeds, up to N more times")
+
+    for kind in (character, tiles, items, terrain):
         kind.add_argument("--colours", "--colors", type=int, help="palette size (0: automatic)")
         kind.add_argument("--seed", type=int, help="first seed (drawn and recorded when not given)")
         kind.add_argument("--steps", type=int, help="sampling steps")
@@ -84,6 +101,13 @@ def _values(args: argparse.Namespace) -> dict[str, str]:
                     "controlnet": args.controlnet}
     elif args.kind == "tiles":
         specific = {"prompt": args.prompt, "tiles": args.tiles, "tile_size": args.tile_size, "axes": args.axes}
+    elif args.kind == "terrain":
+        if not (args.terrain_a and args.terrain_b):
+            raise InputError("give both terrains, e.g. dgx-pixels generate terrain grass dirt --order 'blob 47'; or "
+                             "--resume MANIFEST")
+        specific = {"terrain_a": args.terrain_a, "terrain_b": args.terrain_b, "order": args.order,
+                    "tile_size": args.tile_size, "canvas": args.canvas, "variants": args.variants,
+                    "tile_a": args.tile_a, "tile_b": args.tile_b, "tolerance": args.tolerance}
     else:
         lines = list(args.item)
         if args.file:
@@ -111,6 +135,8 @@ def _generate(args: argparse.Namespace) -> int:
     values = typed_values(workflow, texts)
     if getattr(args, "reroll", 0):
         return _generate_with_rerolls(args, workflow, values)
+    if getattr(args, "redraw", 0):
+        return _generate_terrain_with_redraws(args, workflow, values)
     return execute_jobs(args, expand(workflow, values, f"{args.kind}", args.count), args.kind)
 
 
@@ -163,6 +189,46 @@ def _generate_with_rerolls(args: argparse.Namespace, workflow, values: dict) -> 
     if not summary["passed"]:
         print(f"dgx-pixels generate character: not every strip is consistent after {args.reroll} re-roll(s); "
               f"the best tries were kept (scores: {args.out / 'consistency.json'})", file=sys.stderr)
+        return EXIT_FAILED
+    return code
+
+
+def _generate_terrain_with_redraws(args: argparse.Namespace, workflow, values: dict) -> int:
+    """The terrain set, then again with new seeds for the tiles that failed the edge check, up to ``--redraw``
+    times; every try is a job of one run manifest, with its edge report."""
+    from ..remote.client import Job
+    from ..terrain.redraw import Redraws, edge_report, try_name
+
+    if not 1 <= args.redraw <= 20:
+        raise InputError(f"--redraw must be from 1 to 20, got {args.redraw}")
+    if args.count != 1:
+        raise InputError("--redraw draws one terrain set; leave --count at 1")
+    args.out = args.out or Path("dgx-pixels-runs") / f"{datetime.now():%Y%m%d-%H%M%S}-terrain"
+    first = Job.create(workflow, values, name=try_name(1))
+    code = execute_jobs(args, [first], args.kind, export=False)
+    if code:
+        return code
+    manifest_path = args.out / "manifest.json"
+    redraws = Redraws(first.params)
+    redraws.record(1, edge_report(manifest_path, try_name(1)))
+    for number in range(2, args.redraw + 2):
+        if redraws.passed:
+            break
+        code = _queue_more(args, manifest_path, {try_name(number): redraws.next_params(number)})
+        if code:
+            return code
+        redraws.record(number, edge_report(manifest_path, try_name(number)))
+    summary = redraws.summary()
+    (args.out / "edges.json").write_text(json.dumps(summary, indent=1) + "\n")
+    if args.exports:  # the set as finally drawn
+        code = export_jobs(args, "generate terrain", manifest_path, [summary["tries"][-1]["job"]],
+                           check_exports(args.exports, [workflow.prompt]))
+    for entry in summary["tries"]:
+        verdict = "every edge agrees" if entry["passed"] else f"tiles {entry['failing_tiles']} fail"
+        print(f"{entry['job']}: {verdict} ({entry['pairs_failing']} pairs disagree)")
+    if not summary["passed"]:
+        print(f"dgx-pixels generate terrain: edges still disagree after {args.redraw} redraw(s); the last try was "
+              f"exported (report: {args.out / 'edges.json'})", file=sys.stderr)
         return EXIT_FAILED
     return code
 

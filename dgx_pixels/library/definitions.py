@@ -23,7 +23,8 @@ NEGATIVE = "blurry, soft, anti-aliased, gradient, photo, 3d render, text, waterm
 # Room for the web extension's previews (web/js), which appear on these nodes after a run.
 PREVIEW_HEIGHTS = {"DGXPixelsPixelPerfectDownscale": 340, "DGXPixelsDetectPixelGrid": 340,
                    "DGXPixelsAssembleSpriteSheet": 290, "DGXPixelsBevyExport": 290, "DGXPixelsExtractPalette": 130,
-                   "DGXPixelsApplyPalette": 130}
+                   "DGXPixelsApplyPalette": 130, "DGXPixelsTerrainTransitions": 300, "DGXPixelsTerrainTiles": 260,
+                   "DGXPixelsTerrainEdgeCheck": 360, "DGXPixelsTerrainMapPreview": 330}
 STAGE_COLOURS = {"model": "#3f5f7f", "generate": "#5f3f7f", "pixels": "#3f7f5f", "palette": "#7f6f3f",
                  "export": "#7f3f3f", "check": "#3f6f7f"}
 
@@ -227,6 +228,61 @@ def item_icons() -> WorkflowGraph:
     return g
 
 
+def terrain_transitions() -> WorkflowGraph:
+    g = WorkflowGraph()
+    checkpoint, lora = model_stage(g)
+    plan = g.node("DGXPixelsTerrainTransitions", "Terrain Transitions", column=2, terrain_a="grass",
+                  terrain_b="dirt", order="corner 16", tile_size=32, canvas=1024, variants=2, keep_edge=1, blend=0,
+                  seed=1, tile_seeds="")
+    tiling = g.node("DGXPixelsSeamlessTiling", "Seamless Tiling", column=2, model=lora.out(0), vae=checkpoint.out(2),
+                    axes="both")
+    bases = g.node("CLIPTextEncode", "Base Prompts", column=3, clip=lora.out(1), text=plan.out(0))
+    negative = g.node("CLIPTextEncode", "Negative Prompt", column=3, clip=lora.out(1), text=NEGATIVE)
+    canvas = g.node("EmptyLatentImage", "Base Canvas", column=3, width=plan.out(5), height=plan.out(5), batch_size=1)
+    base_sampler = g.node("KSampler", "Base Sampler", column=4, model=tiling.out(0), positive=bases.out(0),
+                          negative=negative.out(0), latent_image=canvas.out(0), seed=plan.out(1), steps=25, cfg=6.0,
+                          sampler_name="dpmpp_2m", scheduler="karras", denoise=1.0)
+    base_decode = g.node("VAEDecode", "Base Decode", column=4, samples=base_sampler.out(0), vae=tiling.out(1))
+    g.group("2. Plan the set, draw two seamless base tiles",
+            [plan, tiling, bases, negative, canvas, base_sampler, base_decode], STAGE_COLOURS["generate"])
+    g.note("Terrain Transitions plans every tile of the order (corner 16, blob 47 or platformer): where each terrain "
+           "lies and the band the model draws (preview). The two base tiles are drawn with the model and VAE "
+           "wrapped around, so they repeat without seams.", plan)
+    canvases = g.node("DGXPixelsTerrainCanvases", "Terrain Canvases", column=5, terrain=plan.out(4),
+                      bases=base_decode.out(0), tile_a_image="none", tile_b_image="none")
+    prompts = g.node("CLIPTextEncode", "Tile Prompts", column=5, clip=lora.out(1), text=plan.out(2))
+    inpaint = g.node("InpaintModelConditioning", "Inpaint", column=6, positive=prompts.out(0),
+                     negative=negative.out(0), vae=tiling.out(1), pixels=canvases.out(0), mask=canvases.out(1),
+                     noise_mask=True)
+    sampler = g.node("KSampler", "Tile Sampler", column=6, model=tiling.out(0), positive=inpaint.out(0),
+                     negative=inpaint.out(1), latent_image=inpaint.out(2), seed=plan.out(3), steps=25, cfg=6.0,
+                     sampler_name="dpmpp_2m", scheduler="karras", denoise=1.0)
+    decode = g.node("VAEDecode", "Tile Decode", column=7, samples=sampler.out(0), vae=tiling.out(1))
+    tiles = g.node("DGXPixelsTerrainTiles", "Terrain Tiles", column=7, drawn=decode.out(0),
+                   canvases=canvases.out(0), terrain=plan.out(4))
+    g.group("3. Each tile drawn by inpainting, edges kept", [canvases, prompts, inpaint, sampler, decode, tiles],
+            STAGE_COLOURS["generate"])
+    g.note("Each canvas is the two base tiles cut together along the tile's terrains; the sampler redraws only the "
+           "band between them (variants: the inside), the outer keep_edge pixels stay, so every edge meets its "
+           "neighbours. Your own seamless tiles: choose them in tile_a_image / tile_b_image.", canvases)
+    g.note("Terrain Tiles pastes the drawing back where it may change and makes the tiles native on the base "
+           "tiles' grid, in tileset order.", tiles)
+    palette = palette_and_export(g, tiles.out(0), tiles.out(1), 16, "tilesets", "terrain",
+                                 dict(columns=0, spacing=0, margin=0, autotile="none", seam_tolerance=1.5,
+                                      terrain=plan.out(4)), columns=(8, 9))
+    g.note("One palette for every tile, no dithering: a pixel two tiles share gets the same colour in both.", palette)
+    export = g.by_title("Bevy Export")
+    check = g.node("DGXPixelsTerrainEdgeCheck", "Edge Check", column=12, tiles=palette.out(0), terrain=plan.out(4),
+                   tolerance=1.5, mask=tiles.out(1))
+    preview = g.node("DGXPixelsTerrainMapPreview", "Map Preview", column=12, tiles=palette.out(0),
+                     terrain=plan.out(4), columns=16, rows=10, seed=0, mask=tiles.out(1), exported=export.out(1))
+    g.group("6. Edge check and map preview", [check, preview], STAGE_COLOURS["check"])
+    g.note("Every pair of tiles that may touch must continue each other's edges; failing tiles are listed (draw "
+           "them again with new tile_seeds, or `dgx-pixels generate terrain --redraw N`). The map, painted by the "
+           "autotile rules, is written beside the tileset as <name>.map.png. docs/terrain.md", check)
+    return g
+
+
 GENERATION_PARAMETERS = {
     "seed": param("seed", ("Sampler", "seed"), help="random seed (drawn and recorded when not given)"),
     "steps": param("int", ("Sampler", "steps"), help="sampling steps", min=1, max=150),
@@ -286,6 +342,38 @@ def character_parameters() -> dict:
     }
 
 
+def terrain_parameters() -> dict:
+    plan, map_preview = "Terrain Transitions", "Map Preview"
+    return {
+        "terrain_a": param("string", (plan, "terrain_a"), help="the first terrain, e.g. grass (a platformer's "
+                                                               "surface)"),
+        "terrain_b": param("string", (plan, "terrain_b"), help="the second terrain, e.g. dirt (a platformer's "
+                                                               "ground)"),
+        "order": param("choice", (plan, "order"), help="the tile order", choices=["corner 16", "blob 47",
+                                                                                  "platformer"]),
+        "tile_size": param("int", (plan, "tile_size"), help="native tile size in pixels", min=4, max=256),
+        "canvas": param("int", (plan, "canvas"), help="generation size of each tile (a multiple of tile_size)",
+                        min=64, max=4096),
+        "variants": param("int", (plan, "variants"), help="extra versions of each full tile", min=0, max=16),
+        "keep_edge": param("int", (plan, "keep_edge"), help="native pixels kept along every edge", min=0, max=64),
+        "blend": param("int", (plan, "blend"), help="width of the band drawn between terrains (0: automatic)",
+                       min=0, max=64),
+        "seed": param("seed", (plan, "seed"), help="random seed (drawn and recorded when not given)"),
+        "tile_seeds": param("string", (plan, "tile_seeds"), help="seeds of single tiles, e.g. '5=123, a=7'"),
+        "template": param("string", (plan, "template"), help="prompt template with {terrain}"),
+        "tile_a": param("image", ("Terrain Canvases", "tile_a_image"), help="your own seamless tile for terrain A"),
+        "tile_b": param("image", ("Terrain Canvases", "tile_b_image"), help="your own seamless tile for terrain B"),
+        "tolerance": param("float", ("Edge Check", "tolerance"), help="edge agreement tolerance", min=0.0,
+                           max=100.0),
+        "map_columns": param("int", (map_preview, "columns"), help="map preview width in tiles", min=2, max=64),
+        "map_rows": param("int", (map_preview, "rows"), help="map preview height in tiles", min=2, max=64),
+        "steps": param("int", ("Base Sampler", "steps"), ("Tile Sampler", "steps"), help="sampling steps", min=1,
+                       max=150),
+        **{k: v for k, v in GENERATION_PARAMETERS.items() if k in ("checkpoint", "lora", "lora_strength")},
+        **export_parameters("terrain"),
+    }
+
+
 LIBRARY = (
     ShippedWorkflow("character_sprite_sheet", "DGX-Pixels: character sprite sheet",
              "A description -> each animation and direction drawn as one strip of frames (SDXL + pixel-art LoRA, "
@@ -315,6 +403,10 @@ LIBRARY = (
               "template": param("string", ("Items", "template"), help="prompt template with {line}"),
               "icon_size": param("string", ("Pixel Grid", "target_size"), help="native icon size, e.g. 32x32"),
               **GENERATION_PARAMETERS, **export_parameters("items")}),
+    ShippedWorkflow("terrain_transitions", "DGX-Pixels: terrain transitions",
+             "Two terrains -> two seamless base tiles -> every tile of an autotile order (corner 16, blob 47, "
+             "platformer) drawn by inpainting with the edges kept -> one grid and palette -> edge check and a map "
+             "preview -> tileset with Tiled terrain + Bevy export.", terrain_transitions, terrain_parameters()),
 )
 
 

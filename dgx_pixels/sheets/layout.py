@@ -73,6 +73,7 @@ class SheetLayout:
     animations: tuple[SheetAnimation, ...] = ()
     tiles: tuple[TileInfo, ...] = ()
     autotile: str = "none"
+    terrains: tuple[str, ...] = ()  # a two-terrain set's names (unset bits, set bits): Tiled colours 1 and 2
 
     def atlas_indices(self, animation: SheetAnimation) -> list[int]:
         return [self.frames[i].index for i in range(animation.start, animation.end + 1)]

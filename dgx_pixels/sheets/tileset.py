@@ -5,11 +5,17 @@ Autotile masks (the tile order a generator or artist follows):
 - corner 16: tile i has corner mask i, NE = 1, SE = 2, SW = 4, NW = 8 (a corner is "terrain" when set).
 - blob 47: tile i has the i-th of the 47 valid 8-neighbour masks in ascending order, N = 1, NE = 2, E = 4,
   SE = 8, S = 16, SW = 32, W = 64, NW = 128; a corner counts only when both edges beside it are set.
+- platformer: a side-view ground set, tile i is PLATFORMER_TILES[i]: a solid tile with the blob mask of its solid
+  neighbours (air elsewhere), the edges and corners a platformer level is built from.
+
+A terrain set may hold more tiles than its order (variants of the full tiles, the plain other terrain): each tile's
+mask is then given; a tile with no mask is outside the autotile set.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Sequence
 
 import torch
 
@@ -19,29 +25,46 @@ from ..image.seamless import wrap_difference
 from .layout import Rect, SheetFrame, SheetLayout, TileInfo, grid_rects
 from .align import check_frames, check_spacing
 
-AUTOTILE_SETS = ("none", "corner 16", "blob 47")
+AUTOTILE_SETS = ("none", "corner 16", "blob 47", "platformer")
 BLOB_BITS = {"N": 1, "NE": 2, "E": 4, "SE": 8, "S": 16, "SW": 32, "W": 64, "NW": 128}
 CORNER_BITS = {"NE": 1, "SE": 2, "SW": 4, "NW": 8}
+CORNER_EDGES = {"NE": ("N", "E"), "SE": ("S", "E"), "SW": ("S", "W"), "NW": ("N", "W")}
+# Side view, 4 columns: a thick platform's 3x3 block (with its inner corners beside it), then a one-tile-thick
+# platform's left end, middle and right end.
+PLATFORMER_TILES = (("top-left", 28), ("top", 124), ("top-right", 112), ("inner top-left", 127),
+                    ("left", 31), ("fill", 255), ("right", 241), ("inner top-right", 253),
+                    ("bottom-left", 7), ("bottom", 199), ("bottom-right", 193), ("inner bottom-left", 223),
+                    ("platform left end", 4), ("platform", 68), ("platform right end", 64),
+                    ("inner bottom-right", 247))
+SET_COLUMNS = {"corner 16": 4, "blob 47": 8, "platformer": 4}
+TWO_TERRAIN_SETS = ("corner 16", "blob 47")  # top-down sets: both terrains are ground (a platformer's other is air)
 SEAM_ALLOWANCE = 2 / 255  # differences below one or two 8-bit steps are noise, not a seam
+
+
+def blob_mask(raw: int) -> int:
+    """An 8-neighbour mask with each corner dropped unless both edges beside it are set (what blob tiles show)."""
+    mask = raw
+    for corner, (edge_a, edge_b) in CORNER_EDGES.items():
+        if not (raw & BLOB_BITS[edge_a] and raw & BLOB_BITS[edge_b]):
+            mask &= ~BLOB_BITS[corner]
+    return mask
 
 
 def blob47_masks() -> list[int]:
     """The 47 distinct 8-neighbour masks once corners without both adjacent edges are dropped, ascending."""
-    masks = set()
-    for raw in range(256):
-        mask = raw
-        for corner, (edge_a, edge_b) in {"NE": ("N", "E"), "SE": ("S", "E"), "SW": ("S", "W"),
-                                         "NW": ("N", "W")}.items():
-            if not (raw & BLOB_BITS[edge_a] and raw & BLOB_BITS[edge_b]):
-                mask &= ~BLOB_BITS[corner]
-        masks.add(mask)
-    return sorted(masks)
+    return sorted({blob_mask(raw) for raw in range(256)})
 
 
 def autotile_masks(autotile: str) -> list[int] | None:
     if autotile not in AUTOTILE_SETS:
         raise InputError(f"autotile set must be one of {', '.join(AUTOTILE_SETS)}, got {autotile!r}")
-    return {"none": None, "corner 16": list(range(16)), "blob 47": blob47_masks()}[autotile]
+    return {"none": None, "corner 16": list(range(16)), "blob 47": blob47_masks(),
+            "platformer": [mask for _, mask in PLATFORMER_TILES]}[autotile]
+
+
+def mask_bits(autotile: str) -> dict[str, int] | None:
+    """What each bit of a tile's mask means in a set: corners for corner 16, the 8 neighbours otherwise."""
+    return {"none": None, "corner 16": CORNER_BITS}.get(autotile, BLOB_BITS)
 
 
 def seam_report(tiles: torch.Tensor, tolerance: float = 1.5) -> list[TileInfo]:
@@ -64,12 +87,35 @@ def seam_report(tiles: torch.Tensor, tolerance: float = 1.5) -> list[TileInfo]:
             for index, (sx, sy, nx, ny) in enumerate(rows)]
 
 
+def check_masks(autotile: str, count: int, masks: Sequence[int | None] | None) -> list[int | None] | None:
+    """The masks of ``count`` tiles of an autotile set: the order's own, or the given ones checked against it."""
+    order = autotile_masks(autotile)
+    if masks is None:
+        if order is not None and len(order) != count:
+            raise InputError(f"a {autotile} autotile set has {len(order)} tiles but {count} were given")
+        return order
+    if order is None:
+        raise InputError("tile masks were given but the autotile set is none; name the set they belong to")
+    masks = list(masks)
+    if len(masks) != count:
+        raise InputError(f"{len(masks)} tile masks for {count} tiles; give one per tile")
+    strange = [mask for mask in masks if mask is not None and mask not in order]
+    if strange:
+        raise InputError(f"mask {strange[0]} is not a tile of the {autotile} set")
+    return masks
+
+
 def assemble_tileset(tiles: list[torch.Tensor], columns: int = 0, spacing: int = 0, margin: int = 0,
-                     autotile: str = "none", seam_tolerance: float = 1.5) -> tuple[torch.Tensor, SheetLayout]:
+                     autotile: str = "none", seam_tolerance: float = 1.5,
+                     masks: Sequence[int | None] | None = None,
+                     terrains: Sequence[str] = ()) -> tuple[torch.Tensor, SheetLayout]:
     """Tiles (RGBA ``[H, W, 4]``, all one size) -> tileset RGBA ``[H, W, 4]`` and its layout (tile i at index i).
 
     ``columns`` 0: about square (the autotile sets use their usual 4 and 8 wide). ``margin``: pixels around the
-    image; ``spacing``: pixels between tiles (Tiled's meaning; Bevy's from_grid offset and padding).
+    image; ``spacing``: pixels between tiles (Tiled's meaning; Bevy's from_grid offset and padding). ``masks``:
+    each tile's autotile mask when the set holds more than its order (a terrain set with variants). ``terrains``:
+    the names of a top-down set's two terrains (where a mask's bits are unset, where they are set), so a map
+    editor paints with both; a tile with no mask is then all the first.
     """
     check_frames(tiles)
     height, width = tiles[0].shape[:2]
@@ -80,11 +126,13 @@ def assemble_tileset(tiles: list[torch.Tensor], columns: int = 0, spacing: int =
     spacing, margin = check_spacing("spacing", spacing), check_spacing("margin", margin)
     if not seam_tolerance >= 0:
         raise InputError(f"seam tolerance must be 0 or more, got {seam_tolerance}")
-    masks = autotile_masks(autotile)
-    if masks is not None and len(masks) != len(tiles):
-        raise InputError(f"a {autotile} autotile set has {len(masks)} tiles but {len(tiles)} were given")
+    masks = check_masks(autotile, len(tiles), masks)
+    terrains = tuple(terrains)
+    if terrains and (autotile not in TWO_TERRAIN_SETS or len(terrains) != 2 or not all(terrains)):
+        raise InputError(f"terrain names go with a {' or '.join(TWO_TERRAIN_SETS)} set, two of them; got "
+                         f"{list(terrains)} for {autotile}")
     count = len(tiles)
-    default_columns = {"corner 16": 4, "blob 47": 8}.get(autotile) or max(1, math.ceil(math.sqrt(count)))
+    default_columns = SET_COLUMNS.get(autotile) or max(1, math.ceil(math.sqrt(count)))
     columns = min(check_spacing("columns", columns, 4096) or default_columns, count)
     rows = math.ceil(count / columns)
     stack = torch.stack([tile.to(tiles[0].device) for tile in tiles])
@@ -104,4 +152,4 @@ def assemble_tileset(tiles: list[torch.Tensor], columns: int = 0, spacing: int =
         kind="tilesets", size=size, cell=(width, height), columns=columns, rows=rows, padding=spacing, offset=margin,
         extrude=0, grid=True, trimmed=False, pivot=(width // 2, height // 2), rects=tuple(rects),
         frames=tuple(SheetFrame(i, 100, Rect(0, 0, width, height), i) for i in range(count)),
-        tiles=tiles_info, autotile=autotile)
+        tiles=tiles_info, autotile=autotile, terrains=terrains)

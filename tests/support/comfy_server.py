@@ -52,6 +52,7 @@ class ComfyServer(LocalServer):
         super().__init__(host, base_dir, models, pack_dir)
         self.client_id = uuid.uuid4().hex
         self.last_history: dict = {}
+        self.last_executed: set[str] = set()  # the nodes the last run executed (not served from the cache)
 
     def start(self, timeout: float = 180.0) -> "ComfyServer":
         try:
@@ -94,6 +95,7 @@ class ComfyServer(LocalServer):
     def run(self, prompt: dict, timeout: float = 300.0) -> dict:
         """Queue ``prompt``, wait for it over the websocket, and return its history entry's outputs."""
         ws = websocket.create_connection(f"ws://127.0.0.1:{self.port}/ws?clientId={self.client_id}", timeout=timeout)
+        self.last_executed = set()
         try:
             prompt_id = self.queue(prompt)
             deadline = time.monotonic() + timeout
@@ -112,6 +114,8 @@ class ComfyServer(LocalServer):
                                      event)
                 if event["type"] == "executing" and data.get("node") is None:
                     break
+                if event["type"] == "executing":
+                    self.last_executed.add(data["node"])
         finally:
             ws.close()
         history = self.get_json(f"/history/{prompt_id}")[prompt_id]

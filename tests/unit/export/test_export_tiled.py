@@ -82,3 +82,20 @@ def test_plain_tilesets_write_no_masks(tmp_path):
     data = json.loads(files["ground.tileset.json"])
     assert data["autotile"] == "none" and data["mask_bits"] is None
     assert [t["mask"] for t in data["tiles"]] == [None] * 3 and [t["id"] for t in data["tiles"]] == [0, 1, 2]
+
+
+def test_a_terrain_set_with_variants_and_a_plain_tile_becomes_one_wangset(tmp_path):
+    """Variants share their full tile's wang id (Tiled picks among them); a tile without a mask (the plain other
+    terrain of a blob set) stays out of the wangset; platformer sets are mixed sets of blob masks."""
+    masks = tileset.blob47_masks() + [None, 255, 255]
+    layout, files, parsed = _export(tmp_path, _tiles(50), autotile="blob 47", masks=masks)
+    (wangset,) = parsed.wang_sets
+    assert sorted(wangset.wang_tiles) == [i for i in range(50) if i != 47]
+    assert wangset.wang_tiles[48].wang_id == wangset.wang_tiles[49].wang_id == wangset.wang_tiles[46].wang_id
+    assert json.loads(files["ground.tileset.json"])["tiles"][47]["mask"] is None
+    layout, files, parsed = _export(tmp_path, _tiles(16), name="side", autotile="platformer")
+    (wangset,) = parsed.wang_sets
+    assert wangset.wang_type == "mixed" and len(wangset.wang_tiles) == 16
+    top = dict(zip(WANG_ORDER, wangset.wang_tiles[1].wang_id))  # "top": air above
+    assert (top["N"], top["NE"], top["NW"], top["E"], top["S"], top["W"]) == (0, 0, 0, 1, 1, 1)
+    assert json.loads(files["side.tileset.json"])["mask_bits"] == tileset.BLOB_BITS

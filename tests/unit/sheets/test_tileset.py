@@ -71,10 +71,32 @@ def test_autotile_sets_record_each_tiles_mask():
 @pytest.mark.parametrize("tiles, kwargs, message", [
     (_tiles(15), {"autotile": "corner 16"}, "a corner 16 autotile set has 16 tiles but 15 were given"),
     (_tiles(2) + [torch.ones(8, 9, 4)], {}, "tile 2 is 9x8 but tile 0 is 8x8"),
-    (_tiles(2), {"autotile": "wang"}, "autotile set must be one of none, corner 16, blob 47"),
+    (_tiles(2), {"autotile": "wang"}, "autotile set must be one of none, corner 16, blob 47, platformer"),
     (_tiles(2), {"spacing": 300}, "spacing must be between 0 and 256"),
     ([], {}, "no frames"),
 ])
 def test_bad_tilesets_are_explained(tiles, kwargs, message):
     with pytest.raises(InputError, match=message):
         tileset.assemble_tileset(tiles, **kwargs)
+
+
+def test_a_terrain_set_gives_each_tile_its_mask_variants_included():
+    platformer = [mask for _, mask in tileset.PLATFORMER_TILES]
+    _, side = tileset.assemble_tileset(_tiles(16), autotile="platformer")
+    assert [tile.mask for tile in side.tiles] == platformer and side.columns == 4
+    assert all(tileset.blob_mask(mask) == mask for mask in platformer), "platformer tiles are blob tiles"
+    masks = tileset.blob47_masks() + [None, 255, 255]  # the plain other terrain, two variants of the full tile
+    _, blob = tileset.assemble_tileset(_tiles(50), autotile="blob 47", masks=masks)
+    assert [tile.mask for tile in blob.tiles] == masks and blob.columns == 8
+    assert tileset.mask_bits("corner 16") == tileset.CORNER_BITS and tileset.mask_bits("platformer") == \
+        tileset.BLOB_BITS and tileset.mask_bits("none") is None
+
+
+@pytest.mark.parametrize("masks, kwargs, message", [
+    ([1, 2], {"autotile": "corner 16"}, "2 tile masks for 3 tiles"),
+    ([1, 2, 16], {"autotile": "corner 16"}, "mask 16 is not a tile of the corner 16 set"),
+    ([1, 2, 3], {}, "the autotile set is none"),
+])
+def test_bad_tile_masks_are_explained(masks, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        tileset.assemble_tileset(_tiles(3), masks=masks, **kwargs)
