@@ -44,11 +44,24 @@ def timed_batch(inputs: list[Path], outdir: Path) -> tuple[float, int]:
     return elapsed, max(peak, before) // 1024
 
 
+def make_set(spec: str, args: argparse.Namespace) -> Path:
+    """The pixelbench cases of ``spec`` (SEED:normal|hard|ai, ``args.n`` of them) under ``args.work``, made once."""
+    seed, kind = spec.split(":")
+    if kind not in ("normal", "hard", "ai"):
+        raise SystemExit(f"set {spec!r}: the kind must be normal, hard or ai")
+    cases = args.work / f"seed{seed}-{kind}-n{args.n}"
+    if not (cases / "cases.json").exists():
+        subprocess.run([sys.executable, str(args.shared / "bench" / "pixelbench.py"), "make", "--seed", seed,
+                        "--n", str(args.n), "--out", str(cases), "--real", str(args.shared / "bench" / "public_art"),
+                        *([f"--{kind}"] if kind != "normal" else [])], check=True, capture_output=True)
+    return cases
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared folder with bench/")
     parser.add_argument("--sets", nargs="+", default=["7:normal", "8:hard", "101:normal", "102:hard"],
-                        help="SEED:normal|hard")
+                        help="SEED:normal|hard|ai")
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--work", type=Path, default=Path("/tmp/dgx-pixels-pixelbench"))
     parser.add_argument("--peer-python", type=Path, default=DEFAULT_PEER_PYTHON)
@@ -56,12 +69,7 @@ def main() -> None:
     pixelbench = args.shared / "bench" / "pixelbench.py"
     rows = []
     for spec in args.sets:
-        seed, kind = spec.split(":")
-        cases = args.work / f"seed{seed}-{kind}"
-        if not (cases / "cases.json").exists():
-            subprocess.run([sys.executable, str(pixelbench), "make", "--seed", seed, "--n", str(args.n), "--out",
-                            str(cases), "--real", str(args.shared / "bench" / "public_art"),
-                            *(["--hard"] if kind == "hard" else [])], check=True, capture_output=True)
+        cases = make_set(spec, args)
         ours = run_json([sys.executable, str(pixelbench), "score", "--cases", str(cases), "--tool", "dgx-pixels",
                          "--batch-cmd", f"{sys.executable} -m dgx_pixels pixelize {{inputs}} -o {{outdir}}"])
         inputs = sorted((cases / "in").glob("*.png"))

@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dgx_pixels.image.background import background_to_alpha  # noqa: E402
 from dgx_pixels.palette.apply import apply_palette  # noqa: E402
 from dgx_pixels.palette.extract import extract_palette  # noqa: E402
-from dgx_pixels.pixel.downscale import SAMPLES_PER_AXIS, downscale  # noqa: E402
+from dgx_pixels.pixel.cells import SAMPLES_PER_AXIS  # noqa: E402
+from dgx_pixels.pixel.downscale import downscale  # noqa: E402
 from dgx_pixels.pixel.grid import detect_grid  # noqa: E402
 from dgx_pixels.sheets.assemble import assemble_sheet, frames_from_batches  # noqa: E402
 from dgx_pixels.sheets.frames import parse_tag_spec  # noqa: E402

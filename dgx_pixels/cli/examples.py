@@ -30,7 +30,8 @@ EXAMPLES = {
     "pixelize": """
   dgx-pixels pixelize ai_knight.png -o knight.png                  # the true pixel grid, at native size
   dgx-pixels pixelize frames/ -o native/ --lock --colours 16      # a folder: one grid and one palette for all
-  dgx-pixels pixelize shot.png -o small.png --size 64x64 --palette PICO-8""",
+  dgx-pixels pixelize shot.png -o small.png --size 64x64 --palette PICO-8
+  dgx-pixels pixelize ai_knight.png -o knight.png --colours 0      # and the artist's own colours, found""",
     "sheet": """
   dgx-pixels sheet frames/ -o hero.png --tags "idle:4@120ms, walk_E:6@80ms pingpong"
   dgx-pixels sheet f0.png f1.png f2.png -o hero.png --layout packed --padding 1 --trim""",

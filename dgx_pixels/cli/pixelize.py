@@ -64,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
                              ", ".join(f"{w}x{h}" for h, w in sorted(sizes)))
         image = torch.cat([image for image, _ in frames])
         mask = torch.cat([mask for _, mask in frames])
-        palette = _locked_palette(args, image, mask)
         native, native_mask, grids = downscale(image, mask, lock=True, **options)
+        # the intended palette is found on the recovered cells (each has voted), a given size on the inputs
+        palette = (_locked_palette(args, native, native_mask) if args.colours == 0
+                   else _locked_palette(args, image, mask))
         _report_grid(grids, "all inputs")
         native = _recolour(native, native_mask, palette)
         progress = Progress(len(targets), "pixelize")
@@ -74,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
             progress.advance(target.name)
         return 0
 
+    if args.colours == 0:
+        return _pixelize_with_intended_palette(args, targets, options)
     palette = _locked_palette(args)
 
     def pixelize_file(source: Path, target: Path) -> None:
@@ -83,6 +87,38 @@ def run(args: argparse.Namespace) -> int:
         imageio.save_png(target, _recolour(native, native_mask, palette)[0], native_mask[0])
 
     return run_per_file(pixelize_file, args.inputs, targets, "pixelize")
+
+
+def _pixelize_with_intended_palette(args: argparse.Namespace, targets: list[Path], options: dict) -> int:
+    """--colours 0: every input recovered first, then one intended palette found on all the recovered art
+    together (each cell has voted, so noise inside cells never becomes a colour), then each result written."""
+    import torch
+
+    from ..image import io as imageio
+    from ..palette.apply import quantize_batch
+    from ..pixel.downscale import downscale
+
+    results, failed = [], False
+    for source, target in zip(args.inputs, targets):
+        try:
+            image, mask = imageio.load_image(source)
+            native, native_mask, grids = downscale(image, mask, **options)
+        except InputError as err:
+            print(f"dgx-pixels pixelize: {source}: {err}", file=sys.stderr)
+            failed = True
+            continue
+        _report_grid(grids, str(source))
+        results.append((target, native, native_mask))
+    if not results:
+        return 1
+    pixels = torch.cat([native.reshape(1, -1, 1, 3) for _, native, _ in results], dim=1)
+    masks = torch.cat([native_mask.reshape(1, -1, 1) for _, _, native_mask in results], dim=1)
+    _, palette = quantize_batch(pixels, masks, colours=0)
+    print(f"dgx-pixels pixelize: intended palette: {len(palette)} colours: {' '.join(palette.hex())}",
+          file=sys.stderr)
+    for target, native, native_mask in results:
+        imageio.save_png(target, _recolour(native, native_mask, palette)[0], native_mask[0])
+    return 1 if failed else 0
 
 
 def _locked_palette(args: argparse.Namespace, image=None, mask=None):

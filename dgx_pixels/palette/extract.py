@@ -154,9 +154,11 @@ def extract_palette(image: torch.Tensor, mask: torch.Tensor | None = None, colou
                     distinct: DistinctColours | None = None) -> Palette:
     """A palette of at most ``colours`` colours for a whole batch, transparent pixels left out.
 
-    ``colours`` = 0 chooses the size (see automatic_palette). ``keep`` colours are always in it. The result is
-    ordered dark to light, so the same input and seed give the same palette in the same order. ``distinct``: the
-    batch's distinct colours, when already found (``image`` and ``mask`` are then not used).
+    ``colours`` = 0 chooses the size: the intended palette of the images (see intended.py), or from the
+    colours alone when only ``distinct`` is given (see automatic_palette). ``keep`` colours are always in it. The
+    result is ordered dark to light, so the same input and seed give the same palette in the same order.
+    ``distinct``: the batch's distinct colours, when already found (``image`` and ``mask`` then only serve the
+    intended palette).
     """
     if colours < 0 or colours > MAX_COLOURS:
         raise InputError(f"colour count must be 0 (automatic) to {MAX_COLOURS}, got {colours}")
@@ -169,6 +171,10 @@ def extract_palette(image: torch.Tensor, mask: torch.Tensor | None = None, colou
         raise InputError(f"{kept_count} colours to keep do not fit in a palette of {colours}")
     if colours:
         palette_rgb, _ = fit_palette(distinct.rgb, distinct.counts, colours, seed, kept)
+    elif image is not None:
+        from .intended import intended_palette  # it builds on this module's k-means
+
+        palette_rgb = intended_palette(image, mask, seed, kept)
     else:
         palette_rgb = automatic_palette(distinct, seed, kept)
     return sorted_palette(name, palette_rgb)

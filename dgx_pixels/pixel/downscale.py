@@ -1,7 +1,6 @@
 """Pixel-perfect downscale: one colour and one alpha decision per grid cell.
 
-Each cell is read at a K x K lattice of points inside its central part (soft edges and misplaced cuts stay out),
-gathered for all cells at once, then reduced:
+Each cell is read at a K x K lattice of points inside its central part (cells.py), then reduced:
 - majority: the most common colour (coarsely binned), averaged over the samples close to it;
 - median: per-channel median;
 - k-centroid: two-means over the samples, the larger cluster's mean (keeps thin details crisp);
@@ -14,30 +13,12 @@ import torch
 
 from ..common.errors import InputError
 from ..image.ops import check_image, check_mask
-from .grid import GridSet, PixelGrid, detect_grid
+from .cells import gather_cells
+from .grid import GridSet, detect_grid
 
 REDUCERS = ("majority", "median", "k-centroid", "centre")
-SAMPLES_PER_AXIS = 5
-CENTRAL_PART = 0.5  # samples span the middle half of each cell
 MAJORITY_BINS = 12  # per channel
 MAJORITY_TOLERANCE = 0.12  # samples this close (max over channels) to the winning bin count as its colour
-
-
-def sample_positions(cuts: list[int], device) -> torch.Tensor:
-    """``[n, K]`` pixel indices inside each cell's central part along one axis."""
-    edges = torch.tensor(cuts, dtype=torch.float32, device=device)
-    start, size = edges[:-1], edges[1:] - edges[:-1]
-    fractions = torch.linspace(0.5 - CENTRAL_PART / 2, 0.5 + CENTRAL_PART / 2, SAMPLES_PER_AXIS, device=device)
-    points = start[:, None] + size[:, None] * fractions[None, :]
-    return points.floor().long().clamp(min=start.long()[:, None], max=(edges[1:].long() - 1)[:, None])
-
-
-def gather_cells(image: torch.Tensor, grid: PixelGrid) -> torch.Tensor:
-    """``[H, W, C]`` -> ``[ny, nx, K*K, C]`` samples of every cell."""
-    ys = sample_positions(grid.cuts_y, image.device)  # [ny, K]
-    xs = sample_positions(grid.cuts_x, image.device)  # [nx, K]
-    samples = image[ys[:, None, :, None], xs[None, :, None, :]]  # [ny, nx, K, K, C]
-    return samples.reshape(ys.shape[0], xs.shape[0], -1, image.shape[-1])
 
 
 def reduce_cells(samples: torch.Tensor, reducer: str) -> torch.Tensor:
@@ -103,7 +84,7 @@ def downscale(
             colours.append(image[index, ..., :3])
             alphas.append((mask[index] > alpha_threshold).to(image.dtype))
             continue
-        colours.append(reduce_cells(gather_cells(image[index, ..., :3], grid), reducer))
-        transparent = gather_cells(mask[index, ..., None], grid).squeeze(-1).mean(-1)
+        colours.append(reduce_cells(gather_cells(image[index, ..., :3], grid.cuts_x, grid.cuts_y), reducer))
+        transparent = gather_cells(mask[index, ..., None], grid.cuts_x, grid.cuts_y).squeeze(-1).mean(-1)
         alphas.append((transparent > alpha_threshold).to(image.dtype))
     return torch.stack(colours).clamp(0, 1), torch.stack(alphas), grids
