@@ -79,9 +79,11 @@ def comfy(host, tiny_checkpoint_path, tmp_path_factory) -> ComfyServer:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium under Playwright; fails (not skips) when it is missing, saying how to install it."""
+    """Debian's Chromium under Playwright; fails (not skips) when it is missing, saying how to install it. One per
+    module: Playwright's sync API keeps its event loop running in the test thread while it is open, so later tests
+    could not start one of their own (asyncio.run)."""
     import frontend as browserlib
     from playwright.sync_api import sync_playwright
 
