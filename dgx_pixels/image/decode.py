@@ -29,12 +29,16 @@ FORMAT_OF_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WE
                     ".tif": "TIFF", ".tiff": "TIFF"}
 
 
-def decode_rgba8(source: str | Path | bytes, name: str, max_pixels: int | None = None) -> np.ndarray:
-    """``source`` (a path or the file's bytes; ``name`` says which in messages) as ``[H, W, 4]`` uint8 RGBA."""
+def decode_rgba8(source: str | Path | bytes, name: str, max_pixels: int | None = None,
+                 keep_rgb: bool = False) -> np.ndarray:
+    """``source`` (a path or the file's bytes; ``name`` says which in messages) as ``[H, W, 4]`` uint8 RGBA;
+    ``keep_rgb``: an RGB file (no alpha to read) comes as ``[H, W, 3]``, sparing a conversion of every pixel."""
     handle = io.BytesIO(source) if isinstance(source, bytes) else open_regular(source, "image file")
     try:
         with handle, Image.open(handle) as image:
             _check_single(image, name, max_pixels)
+            if keep_rgb and image.mode == "RGB":
+                return np.array(image)
             return _rgba8(image, name)
     except InputError:
         raise

@@ -28,13 +28,15 @@ def reduce_cells(samples: torch.Tensor, reducer: str) -> torch.Tensor:
     if reducer == "centre":
         return samples[..., samples.shape[-2] // 2, :]
     if reducer == "majority":
-        bins = (samples * (MAJORITY_BINS - 1)).round().long()
-        codes = (bins * torch.tensor([MAJORITY_BINS ** 2, MAJORITY_BINS, 1], device=samples.device)[:3]).sum(-1)
-        same = codes[..., :, None] == codes[..., None, :]  # [..., S, S]
-        winner = same.sum(-1).argmax(-1, keepdim=True)  # the sample whose bin is most common
+        bins = (samples * (MAJORITY_BINS - 1)).round()
+        codes = bins @ torch.tensor([MAJORITY_BINS ** 2, MAJORITY_BINS, 1.0], dtype=samples.dtype,
+                                    device=samples.device)[:samples.shape[-1]]
+        # the most common bin (ties: the lowest code), and its first sample as the reference colour
+        common = codes.mode(dim=-1, keepdim=True).values
+        winner = (codes == common).to(torch.uint8).argmax(-1, keepdim=True)
         reference = torch.take_along_dim(samples, winner[..., None], dim=-2)
-        close = ((samples - reference).abs().amax(-1, keepdim=True) <= MAJORITY_TOLERANCE).to(samples.dtype)
-        return (samples * close).sum(-2) / close.sum(-2)
+        close = ((samples - reference).abs().amax(-1) <= MAJORITY_TOLERANCE).to(samples.dtype)  # [..., S]
+        return (close[..., None, :] @ samples).squeeze(-2) / close.sum(-1, keepdim=True)
     if reducer == "k-centroid":
         lo = samples.amin(-2, keepdim=True)
         hi = samples.amax(-2, keepdim=True)
@@ -75,6 +77,7 @@ def downscale(
     if not grids.locked and len(grids.grids) != batch:
         raise InputError(f"the grid holds {len(grids.grids)} frames but the batch has {batch} images")
     colours, alphas = [], []
+    see_through = float(mask.amax()) > 0  # an opaque batch needs no alpha samples
     for index in range(batch):
         grid = grids.for_image(index)
         if grid.input_size != (width, height):
@@ -85,6 +88,9 @@ def downscale(
             alphas.append((mask[index] > alpha_threshold).to(image.dtype))
             continue
         colours.append(reduce_cells(gather_cells(image[index, ..., :3], grid.cuts_x, grid.cuts_y), reducer))
+        if not see_through:
+            alphas.append(image.new_zeros(colours[-1].shape[:2]))
+            continue
         transparent = gather_cells(mask[index, ..., None], grid.cuts_x, grid.cuts_y).squeeze(-1).mean(-1)
         alphas.append((transparent > alpha_threshold).to(image.dtype))
     return torch.stack(colours).clamp(0, 1), torch.stack(alphas), grids
