@@ -64,21 +64,37 @@ def grid_fit(profile: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor,
     ``profile``: ``[L+1]`` edge energy by cut position for an axis of length L; ``counts``: ``[N]`` cell counts
     (at most L/2).
     """
-    length = profile.shape[0] - 1
     counts = counts.to(profile.device)
-    energy = profile.double()
-    # A comb of n cuts repeats every L/n pixels: where it lines up best is the phase of the profile's Fourier
-    # coefficient n (position L is position 0 again), one FFT for every candidate at once.
-    folded = torch.cat([energy[:1] + energy[-1:], energy[1:length]])
-    harmonic = torch.fft.rfft(folded)[counts]
-    cell = length / counts.double()  # [N]
-    offset = (-torch.angle(harmonic) / (2 * math.pi)) % 1.0 * cell
-    # the energy within FIT_TOLERANCE of a cell around each cut, from prefix sums (the windows never overlap)
-    cumulative = F.pad(energy.cumsum(0), (1, 0))  # cumulative[i]: energy at positions < i
-    first, after_last = _windows(offset, cell, int(counts.max()), length)
-    near = (cumulative[after_last] - cumulative[first]).clamp(min=0).sum(dim=1)
-    explained = near / energy.sum().clamp(min=1e-12)
+    explained, offset, _ = _fit(profile[None], counts, torch.zeros_like(counts))
     return explained, offset
+
+
+def _fit(profiles: torch.Tensor, counts: torch.Tensor, levels: torch.Tensor
+         ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """(explained share, offset, windows) of each count on the profile of its level (``profiles``: ``[levels,
+    L+1]``), all counts' windows computed at once."""
+    length = profiles.shape[1] - 1
+    energy = profiles.double()
+    cell = length / counts.double()
+    offset = torch.zeros_like(cell)
+    for index in levels.unique().tolist():  # at most len(LEVELS) groups
+        chosen = levels == index
+        offset[chosen] = _comb_offset(energy[index], counts[chosen], cell[chosen])
+    first, after_last = _windows(offset, cell, int(counts.max()), length)
+    # the energy within FIT_TOLERANCE of a cell around each cut, from prefix sums (the windows never overlap)
+    cumulative = F.pad(energy.cumsum(1), (1, 0)).flatten()  # per level: energy at positions < i
+    base = (levels * (length + 2))[:, None]
+    near = (cumulative[base + after_last] - cumulative[base + first]).clamp(min=0).sum(dim=1)
+    explained = near / energy.sum(1)[levels].clamp(min=1e-12)
+    return explained, offset, (first, after_last)
+
+
+def _comb_offset(energy: torch.Tensor, counts: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+    """A comb of n cuts repeats every L/n pixels: where it lines up best is the phase of the profile's Fourier
+    coefficient n (position L is position 0 again), one FFT for every candidate at once."""
+    folded = torch.cat([energy[:1] + energy[-1:], energy[1:-1]])
+    harmonic = torch.fft.rfft(folded)[counts]
+    return (-torch.angle(harmonic) / (2 * math.pi)) % 1.0 * cell
 
 
 def _windows(offset: torch.Tensor, cell: torch.Tensor, most: int, length: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,11 +125,11 @@ def peak_energy(profile: torch.Tensor, radius: int) -> torch.Tensor:
     return torch.where(energy >= SIGNIFICANT_PEAK * strong, energy.sqrt(), torch.zeros_like(energy))
 
 
-def one_edge_per_cut(peaks: torch.Tensor, counts: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
-    """For each candidate, the share of the peaks explained when each cut explains only its strongest peak."""
+def one_edge_per_cut(peaks: torch.Tensor, windows: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """For each candidate, the share of the peaks explained when each cut explains only its strongest peak;
+    ``windows``: the first position and one past the last of the window around each cut (see ``_windows``)."""
     length = peaks.shape[0] - 1
-    cell = length / counts.double()
-    first, after_last = _windows(offset, cell, int(counts.max()), length)
+    first, after_last = windows
     last = after_last - 1
     # range maxima from a sparse table: table[j][i] = max(peaks[i : i + 2^j])
     table = [peaks]
@@ -147,14 +163,9 @@ def axis_fit(profiles: torch.Tensor, min_cell: float, max_cell: float) -> AxisFi
 def _scores(profiles: torch.Tensor, peaks: torch.Tensor, counts: torch.Tensor, levels: torch.Tensor
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(score, explained share, offset) of each count judged on its level."""
-    length = profiles.shape[1] - 1
-    cell = length / counts.double()
-    explained = torch.zeros(len(counts), dtype=torch.float64, device=profiles.device)
-    offset = torch.zeros_like(explained)
-    for index in levels.unique().tolist():  # at most len(LEVELS) groups
-        chosen = levels == index
-        explained[chosen], offset[chosen] = grid_fit(profiles[index], counts[chosen])
-    distinct = one_edge_per_cut(peaks, counts, offset) if float(peaks.sum()) > 0 else explained
+    cell = (profiles.shape[1] - 1) / counts.double()
+    explained, offset, windows = _fit(profiles, counts, levels)
+    distinct = one_edge_per_cut(peaks, windows) if float(peaks.sum()) > 0 else explained
     phase_error = torch.minimum(offset, cell - offset) / cell  # 0: a cut falls on the image border
     score = (1 - PEAK_WEIGHT) * explained + PEAK_WEIGHT * distinct - PHASE_WEIGHT * phase_error
     return score, explained, offset
