@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -27,6 +28,7 @@ from dgx_pixels.library.folder import CHECKOUT_WORKFLOWS
 from dgx_pixels.remote.client.replies import progress_text
 from dgx_pixels.remote.params import ApiWorkflow
 from dgx_pixels.training.progress import parse_training_step
+from comfy_server import ComfyError
 from paths import REPO
 from pixel_art import blow_up, true_sprite, uniform_cuts
 from tiny_checkpoint import CHECKPOINT_NAME
@@ -110,9 +112,36 @@ def test_the_shipped_workflow_trains_a_lora_whose_loss_goes_down(trainer):
     assert trainer.fetch(graph).size == (840, 520)
 
 
+def test_an_interrupt_stops_the_training_at_its_next_step(trainer):
+    """The stop button (POST /interrupt) ends a long training run within a step of its first live report."""
+    made_set(trainer.base_dir / "input" / "training" / "made")
+    workflow = ApiWorkflow.load(CHECKOUT_WORKFLOWS / "api" / "train_pixel_lora.json")
+    prompt = workflow.bind(workflow.resolve({**TINY_TRAINING, "steps": 400, "lora_name": "stopped"}),
+                           {"dataset": "training/made"})
+    earlier = trainer.last_texts
+
+    def interrupt_at_the_first_report():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and (trainer.last_texts is earlier or not trainer.last_texts):
+            time.sleep(0.05)
+        trainer.post_json("/interrupt", {})
+
+    stopper = threading.Thread(target=interrupt_at_the_first_report, daemon=True)
+    stopper.start()
+    with pytest.raises(ComfyError) as stopped:
+        trainer.run(prompt, timeout=600)
+    stopper.join()
+    reports = [parse_training_step(progress_text(message)[1]) for message in trainer.last_texts]
+    print(f"\ninterrupted after {len(reports)} of 400 steps")
+    assert stopped.value.event.get("type") == "execution_interrupted"
+    assert 1 <= len(reports) < 20 and reports[-1].step == len(reports)
+    assert not (trainer.base_dir / "output" / "loras" / "stopped.safetensors").exists()
+
+
 def test_a_saved_workflow_on_the_core_trainer_still_trains_and_saves(trainer):
     """Workflows saved before Train Pixel LoRA name ComfyUI's TrainLoraNode under the same title: they train as
-    they did, without live reports (the trainer's sampler was put back after the runs above)."""
+    they did, without live reports (the trainer's sampler was put back after the runs above, the interrupted one
+    too)."""
     made_set(trainer.base_dir / "input" / "training" / "made")
     workflow = ApiWorkflow.load(CHECKOUT_WORKFLOWS / "api" / "train_pixel_lora.json")
     prompt = workflow.bind(workflow.resolve({**TINY_TRAINING, "steps": 3, "lora_name": "corestyle"}),
