@@ -1,10 +1,12 @@
 """``--json``: what a command does, as NDJSON on stdout (one JSON object a line, written as it happens) for
 scripts; the human output goes to stderr meanwhile.
 
-Every line has an ``"event"``: ``queued``, ``running``, ``progress`` (``fraction`` 0..1, ``node``, ``step``),
-``executed``, ``file`` (``path``, ``sha256``, ``bytes``), ``done``, ``failed`` (``error``), ``lost``,
-``interrupted``, ``server_down``, ``server_up``, ``export`` (a sheet written into a project) and, last and exactly
-once, ``summary`` (``ok``, ``exit_code``, and ``error`` when the command stopped on one).
+Every line has an ``"event"``: ``queued``, ``running``, ``progress`` (``fraction`` 0..1, ``node``, ``step``, and
+``text``, the node's latest progress text, when it sends one: a LoRA trainer's ``step 12/300 loss 0.1234``, whose
+loss also comes as the number ``loss``), ``executed``, ``file`` (``path``, ``sha256``, ``bytes``), ``done``,
+``failed`` (``error``), ``lost``, ``interrupted``, ``server_down``, ``server_up``, ``export`` (a sheet written into
+a project) and, last and exactly once, ``summary`` (``ok``, ``exit_code``, and ``error`` when the command stopped on
+one).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..common.files import read_limited
+from ..training.progress import parse_training_step
 
 HASHED_FILE_LIMIT = 1 << 31  # bytes: a file larger than this is reported without its hash
 
@@ -75,7 +78,12 @@ class JsonEvents:
             fields.update(fraction=round(event.fraction, 4), node=event.node)
             if event.step:
                 fields["step"] = list(event.step)
-            seen = (fields["fraction"], event.node, event.step)
+            if event.text:
+                fields["text"] = event.text
+                report = parse_training_step(event.text)
+                if report is not None and report.loss is not None:
+                    fields["loss"] = report.loss
+            seen = (fields["fraction"], event.node, event.step, event.text)
             if kind == "progress" and self.progress_seen.get(job.name) == seen:
                 return
             self.progress_seen[job.name] = seen

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..common.errors import InputError, describe_os_error
 from ..remote.client.records import EventKind
+from ..training.progress import parse_training_step, tenth
 
 
 class Progress:
@@ -90,8 +91,9 @@ LIVE = (EventKind.QUEUED, EventKind.RUNNING, EventKind.PROGRESS, EventKind.EXECU
 
 
 class ProgressView:
-    """Progress on stderr. On a terminal: a bar per running job and one for the batch, redrawn in place;
-    otherwise (logs, pipes): one line per finished, failed or lost job and per server going away or back."""
+    """Progress on stderr. On a terminal: a bar per running job (with its node's progress text: a trainer's step
+    and loss) and one for the batch, redrawn in place; otherwise (logs, pipes): one line per finished, failed or
+    lost job, per server going away or back, and per tenth of a training run (its step and loss)."""
 
     BAR = 24
     MAX_JOB_LINES = 8
@@ -102,7 +104,8 @@ class ProgressView:
         self.live = self.stream.isatty() if live is None else live
         self.total = total
         self.out_dir = out_dir
-        self.running: dict[str, tuple[float, str, tuple[int, int] | None, str]] = {}
+        self.running: dict[str, tuple[float, str, tuple[int, int] | None, str, str]] = {}
+        self.logged_tenth: dict[str, int] = {}  # each training job's last tenth with a line in the log
         self.counts: dict[str, int] = {}
         self.drawn = 0
         self.last_draw = 0.0
@@ -115,9 +118,10 @@ class ProgressView:
         self.counts = dict(event.counts)
         job = event.job
         if event.kind in LIVE and job is not None:
-            self.running[job.name] = (event.fraction, event.node, event.step, event.server)
+            self.running[job.name] = (event.fraction, event.node, event.step, event.server, event.text)
         elif job is not None:
             self.running.pop(job.name, None)
+            self.logged_tenth.pop(job.name, None)
         line = self._line_for(event)
         if line:
             self._print(line)
@@ -141,7 +145,17 @@ class ProgressView:
             return f"server {event.server} unreachable ({event.message}); retrying"
         if event.kind == EventKind.SERVER_UP and self.counts:
             return f"server {event.server} is back"
+        if event.kind == EventKind.PROGRESS and not self.live:
+            return self._training_line(job.name, event)
         return None
+
+    def _training_line(self, name: str, event) -> str | None:
+        """A log line for a training step that starts a new tenth of the run (the first step's too)."""
+        report = parse_training_step(event.text)
+        if report is None or tenth(report) <= self.logged_tenth.get(name, -1):
+            return None
+        self.logged_tenth[name] = tenth(report)
+        return f"{name} {event.node}: {report.text()}"
 
     def _print(self, line: str) -> None:
         self._clear()
@@ -160,9 +174,9 @@ class ProgressView:
     def lines(self) -> list[str]:
         """The live block: running jobs' bars, then the batch's."""
         out = []
-        for name, (fraction, node, step, server) in list(self.running.items())[:self.MAX_JOB_LINES]:
-            detail = f"{node} {step[0]}/{step[1]}" if step and node else node
-            out.append(f"  {name[:20]:<20} {self.bar(fraction)} {fraction * 100:3.0f}%  {detail[:28]:<28} {server}")
+        for name, (fraction, node, step, server, text) in list(self.running.items())[:self.MAX_JOB_LINES]:
+            detail = f"{node}: {text}" if text else f"{node} {step[0]}/{step[1]}" if step and node else node
+            out.append(f"  {name[:20]:<20} {self.bar(fraction)} {fraction * 100:3.0f}%  {detail[:40]:<40} {server}")
         if len(self.running) > self.MAX_JOB_LINES:
             out.append(f"  ... and {len(self.running) - self.MAX_JOB_LINES} more")
         done, failed = self.counts.get("done", 0), self.counts.get("failed", 0)

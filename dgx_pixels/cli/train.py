@@ -1,5 +1,6 @@
 """``dgx-pixels train FOLDER --name mystyle``: a LoRA trained on your game's art with the shipped train_pixel_lora
-workflow, on a ComfyUI server: the folder is uploaded, the run followed, the LoRA and its loss graph downloaded.
+workflow, on a ComfyUI server: the folder is uploaded, the run followed (each step and its loss, live), the LoRA and
+its loss graph downloaded.
 
 The server keeps the LoRA as output/loras/<name>.safetensors, which ComfyUI lists among its LoRAs, so the generation
 workflows take it by name: ``dgx-pixels generate ... --lora mystyle``.
@@ -30,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train", help="train a LoRA on your game's art (a style, or one character)",
         description="Upload a folder of your art (any scale: true pixel art, upscaled sprites, AI output; a .txt "
                     "beside an image is its caption), train a LoRA on it with ComfyUI's own trainer through the "
-                    "train_pixel_lora workflow, and download the LoRA and its loss graph.")
+                    "train_pixel_lora workflow (each step and its loss shown as it trains), and download the "
+                    "LoRA and its loss graph.")
     parser.add_argument("folder", nargs="?", type=Path, metavar="FOLDER", help="the folder of training images")
     parser.add_argument("--name", type=asset_name, help="the LoRA's name (then: generate ... --lora NAME)")
     parser.add_argument("--trigger", help="the word that calls it up in prompts (default: the name)")

@@ -243,7 +243,7 @@ def train_pixel_lora() -> WorkflowGraph:
            "FOLDER --name mystyle` upload them). Each goes back to its true pixel grid and is scaled up by a whole "
            "factor; a .txt beside an image is its caption. The node's report says what was dropped and why.",
            training_set)
-    train = g.node("TrainLoraNode", "Train LoRA", column=3, model=checkpoint.out(0), latents=images.out(0),
+    train = g.node("DGXPixelsTrainPixelLoRA", "Train LoRA", column=3, model=checkpoint.out(0), latents=images.out(0),
                    positive=captions.out(0), batch_size=1, grad_accumulation_steps=1, steps=3000,
                    learning_rate=0.0001, rank=16, optimizer="AdamW", loss_function="MSE", seed=0,
                    training_dtype="bf16", lora_dtype="bf16", algorithm="LoRA", gradient_checkpointing=True,
@@ -252,6 +252,9 @@ def train_pixel_lora() -> WorkflowGraph:
                   trigger="mystyle", loss=train.out(2), steps=train.out(3))
     graph = g.node("LossGraphNode", "Loss Graph", column=4, loss=train.out(2), filename_prefix="loss_graph")
     g.group("3. Train (ComfyUI's own trainer)", [train], STAGE_COLOURS["generate"])
+    g.note("Train Pixel LoRA runs ComfyUI's own trainer and shows each step and its loss as it trains (on the node, "
+           "and in `dgx-pixels train`). Single losses jump with each step's random noise level: watch the trend.",
+           train)
     g.group("4. The LoRA, by name, and its loss", [save, graph], STAGE_COLOURS["export"])
     g.note("The LoRA lands in output/loras/<name>.safetensors, which ComfyUI lists among its LoRAs: load it in any "
            "workflow by name (`dgx-pixels generate ... --lora mystyle`) and put the trigger word in the prompt. "

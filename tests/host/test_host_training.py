@@ -2,6 +2,9 @@
 train` train end to end; the loss goes down; the saved LoRA has the trainer's keys, loads with the core LoRA loader
 by name and changes a fixed-seed image of a generation workflow.
 
+Training reports each step live: its step and loss as the node's progress text, and ComfyUI's progress; `dgx-pixels
+train --json` carries them as progress events with the step and the loss.
+
 The tiny SDXL-layout model takes about 50 s a training step on a shared 2-core CPU (ten transformer blocks at two
 levels with SDXL's 2048-wide context); the SD1.5 one, built the same way, a fraction of that.
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -21,7 +25,10 @@ from PIL import Image
 from safetensors import safe_open
 
 from dgx_pixels.library.folder import CHECKOUT_WORKFLOWS
+from dgx_pixels.remote.client.replies import progress_text
 from dgx_pixels.remote.params import ApiWorkflow
+from dgx_pixels.training.progress import parse_training_step
+from comfy_server import ComfyError
 from paths import REPO
 from pixel_art import blow_up, true_sprite, uniform_cuts
 from tiny_checkpoint import CHECKPOINT_NAME
@@ -51,8 +58,12 @@ def made_set(folder, count: int = 4):
     return folder
 
 
+def shipped_node(title: str) -> str:
+    return ApiWorkflow.load(CHECKOUT_WORKFLOWS / "api" / "train_pixel_lora.json").node_id(title)
+
+
 def saved_lora(server, outputs, title="Save LoRA"):
-    ui = outputs[ApiWorkflow.load(CHECKOUT_WORKFLOWS / "api" / "train_pixel_lora.json").node_id(title)]
+    ui = outputs[shipped_node(title)]
     ref = ui["loras"][0]
     return server.base_dir / "output" / ref["subfolder"] / ref["filename"], ui["dgx_loss"][0]
 
@@ -70,6 +81,15 @@ def test_the_shipped_workflow_trains_a_lora_whose_loss_goes_down(trainer):
     made_set(trainer.base_dir / "input" / "training" / "made")
     outputs, seconds = train(trainer, "madestyle")
     path, loss = saved_lora(trainer, outputs)
+    # Live: every step's progress text, then its progress, from the trainer's node, with the loss it recorded.
+    node = shipped_node("Train LoRA")
+    texts = [progress_text(message) for message in trainer.last_texts]
+    reports = [parse_training_step(text) for origin, text in texts if origin == node]
+    print(f"\nlive reports: {len(reports)}, first {reports[0].text()!r}, last {reports[-1].text()!r}")
+    assert [(report.step, report.total) for report in reports] == [(step, STEPS) for step in range(1, STEPS + 1)]
+    assert [report.loss for report in reports] == pytest.approx(loss["values"], rel=1e-3)
+    progress = [(p["value"], p["max"]) for p in trainer.last_progress if p["node"] == node]
+    assert progress == [(step, STEPS) for step in range(1, STEPS + 1)]
     _, frozen = saved_lora(trainer, train(trainer, "frozen", learning_rate=0.0000001)[0])
     # Per step, the learning run's loss over the frozen run's (the same noise level): below 1 once it learns.
     ratios = np.array(loss["values"]) / np.array(frozen["values"])
@@ -90,6 +110,47 @@ def test_the_shipped_workflow_trains_a_lora_whose_loss_goes_down(trainer):
         assert any(float(lora.get_tensor(k).abs().max()) > 0 for k in up), "the LoRA learned nothing"
     graph = next(ui for ui in outputs.values() if ui.get("images"))["images"][0]
     assert trainer.fetch(graph).size == (840, 520)
+
+
+def test_an_interrupt_stops_the_training_at_its_next_step(trainer):
+    """The stop button (POST /interrupt) ends a long training run within a step of its first live report."""
+    made_set(trainer.base_dir / "input" / "training" / "made")
+    workflow = ApiWorkflow.load(CHECKOUT_WORKFLOWS / "api" / "train_pixel_lora.json")
+    prompt = workflow.bind(workflow.resolve({**TINY_TRAINING, "steps": 400, "lora_name": "stopped"}),
+                           {"dataset": "training/made"})
+    earlier = trainer.last_texts
+
+    def interrupt_at_the_first_report():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and (trainer.last_texts is earlier or not trainer.last_texts):
+            time.sleep(0.05)
+        trainer.post_json("/interrupt", {})
+
+    stopper = threading.Thread(target=interrupt_at_the_first_report, daemon=True)
+    stopper.start()
+    with pytest.raises(ComfyError) as stopped:
+        trainer.run(prompt, timeout=600)
+    stopper.join()
+    reports = [parse_training_step(progress_text(message)[1]) for message in trainer.last_texts]
+    print(f"\ninterrupted after {len(reports)} of 400 steps")
+    assert stopped.value.event.get("type") == "execution_interrupted"
+    assert 1 <= len(reports) < 20 and reports[-1].step == len(reports)
+    assert not (trainer.base_dir / "output" / "loras" / "stopped.safetensors").exists()
+
+
+def test_a_saved_workflow_on_the_core_trainer_still_trains_and_saves(trainer):
+    """Workflows saved before Train Pixel LoRA name ComfyUI's TrainLoraNode under the same title: they train as
+    they did, without live reports (the trainer's sampler was put back after the runs above, the interrupted one
+    too)."""
+    made_set(trainer.base_dir / "input" / "training" / "made")
+    workflow = ApiWorkflow.load(CHECKOUT_WORKFLOWS / "api" / "train_pixel_lora.json")
+    prompt = workflow.bind(workflow.resolve({**TINY_TRAINING, "steps": 3, "lora_name": "corestyle"}),
+                           {"dataset": "training/made"})
+    prompt[shipped_node("Train LoRA")]["class_type"] = "TrainLoraNode"
+    path, loss = saved_lora(trainer, trainer.run(prompt, timeout=900))
+    assert path.name == "corestyle.safetensors" and loss["steps"] == 3
+    assert trainer.last_texts == [] and not any(p["node"] == shipped_node("Train LoRA")
+                                                for p in trainer.last_progress)
 
 
 def generate(server, lora_strength: float) -> np.ndarray:
@@ -140,13 +201,27 @@ def test_train_command_trains_downloads_and_a_generation_workflow_uses_the_lora_
     options = [f"--set={key}={value}" for key, value in TINY_TRAINING.items() if key != "steps"]
     started = time.monotonic()
     command = [sys.executable, "-m", "dgx_pixels", "train", str(art), "--name", "cmdstyle", "--trigger", "cmdstyle",
-               "--steps", "6", "--server", trainer.url, "-o", str(tmp_path / "run"), "-q", *options]
+               "--steps", "6", "--server", trainer.url, "-o", str(tmp_path / "run"), "--json", *options]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr + done.stdout
-    print(f"\ndgx-pixels train, 6 steps: {time.monotonic() - started:.1f} s\n{done.stdout}")
+    print(f"\ndgx-pixels train --json, 6 steps: {time.monotonic() - started:.1f} s\n{done.stderr}")
+    # The step and the loss, live: progress events of the trainer's node, every step in order, each with its loss.
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    trained = [e for e in events if e["event"] == "progress" and "loss" in e]
+    assert trained and all(e["node"] == "Train LoRA" and e["text"].startswith(f"step {e['step'][0]}/6 ")
+                            for e in trained)
+    steps = [e["step"][0] for e in trained]
+    assert steps == sorted(steps) and set(steps) == set(range(1, 7))
+    assert all(isinstance(e["loss"], float) and e["loss"] > 0 for e in trained)
+    # The log (stderr is no terminal): a line a tenth of the steps, the last one's loss among them.
+    assert f"train Train LoRA: step 6/6 loss {trained[-1]['text'].split()[-1]}" in done.stderr
+    # The run, resumed once finished, trains nothing again and says where the LoRA is and how to use it.
+    explained = subprocess.run([sys.executable, "-m", "dgx_pixels", "train", "--resume", str(tmp_path / "run"), "-q"],
+                               cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert explained.returncode == 0, explained.stderr + explained.stdout
     assert (tmp_path / "run" / "train" / "save-lora.safetensors").exists()
     assert (tmp_path / "run" / "train" / "loss-graph.png").exists()
-    assert "--lora cmdstyle" in done.stdout and "loss" in done.stdout
+    assert "--lora cmdstyle" in explained.stdout and "loss" in explained.stdout
     assert (trainer.base_dir / "output" / "loras" / "cmdstyle.safetensors").exists()
     # A generation workflow takes it by name (no suffix), through the same parameter as any LoRA.
     command = [sys.executable, "-m", "dgx_pixels", "generate", "items", "--item", "sword", "--lora", "cmdstyle",

@@ -22,6 +22,7 @@ from dgx_pixels.host.server import LocalServer, ServerFailed
 from paths import REPO
 
 PACK_ROOT = REPO
+PROGRESS_TEXT_EVENT = (3).to_bytes(4, "big")  # ComfyUI's BinaryEventTypes.TEXT, the first word of the message
 
 
 def copy_tracked_files(destination: Path) -> Path:
@@ -53,6 +54,8 @@ class ComfyServer(LocalServer):
         self.client_id = uuid.uuid4().hex
         self.last_history: dict = {}
         self.last_executed: set[str] = set()  # the nodes the last run executed (not served from the cache)
+        self.last_progress: list[dict] = []  # the last run's "progress" messages, in order
+        self.last_texts: list[bytes] = []  # the last run's progress-text messages (binary, as ComfyUI frames them)
 
     def start(self, timeout: float = 180.0) -> "ComfyServer":
         try:
@@ -95,7 +98,7 @@ class ComfyServer(LocalServer):
     def run(self, prompt: dict, timeout: float = 300.0) -> dict:
         """Queue ``prompt``, wait for it over the websocket, and return its history entry's outputs."""
         ws = websocket.create_connection(f"ws://127.0.0.1:{self.port}/ws?clientId={self.client_id}", timeout=timeout)
-        self.last_executed = set()
+        self.last_executed, self.last_progress, self.last_texts = set(), [], []
         try:
             prompt_id = self.queue(prompt)
             deadline = time.monotonic() + timeout
@@ -104,6 +107,8 @@ class ComfyServer(LocalServer):
                     raise ComfyError(f"prompt {prompt_id} did not finish within {timeout:.0f} s\n{self.log_tail()}")
                 message = ws.recv()
                 if not isinstance(message, str):
+                    if message[:4] == PROGRESS_TEXT_EVENT:
+                        self.last_texts.append(message)
                     continue  # binary preview frames
                 event = json.loads(message)
                 data = event.get("data", {})
@@ -114,6 +119,8 @@ class ComfyServer(LocalServer):
                                      event)
                 if event["type"] == "executing" and data.get("node") is None:
                     break
+                if event["type"] == "progress":
+                    self.last_progress.append(data)
                 if event["type"] == "executing":
                     self.last_executed.add(data["node"])
         finally:

@@ -157,7 +157,8 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class Event:
-    """A progress report: ``fraction`` is the job's progress (0..1); ``counts`` the batch's jobs by state value."""
+    """A progress report: ``fraction`` is the job's progress (0..1); ``text`` the running node's latest progress
+    text (a trainer's step and loss); ``counts`` the batch's jobs by state value."""
 
     kind: EventKind
     job: JobRecord | None = None
@@ -165,6 +166,7 @@ class Event:
     fraction: float = 0.0
     node: str = ""
     step: tuple[int, int] | None = None
+    text: str = ""
     message: str = ""
     counts: Mapping[str, int] = field(default_factory=dict)
 

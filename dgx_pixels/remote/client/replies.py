@@ -3,9 +3,14 @@ is not one) becomes a BadReply saying what the server sent, never an AttributeEr
 from __future__ import annotations
 
 import json
+import struct
 from typing import Mapping
 
 from .records import BadReply
+
+PROGRESS_TEXT_EVENT = 3  # ComfyUI's BinaryEventTypes.TEXT: a node's progress text
+NODE_ID_BYTES = 256  # ComfyUI's node ids are short ("12", "7:3"): a longer one is garbage
+PROGRESS_TEXT_LENGTH = 200  # characters of a progress text kept (it is shown on one line)
 
 
 def reply_object(body: bytes, what: str) -> dict:
@@ -69,3 +74,19 @@ def succeeded(entry: dict) -> bool:
     """Whether a history entry says the prompt finished successfully."""
     status = entry.get("status")
     return isinstance(status, dict) and status.get("status_str") == "success"
+
+
+def progress_text(message: bytes) -> tuple[str, str] | None:
+    """(node id, text) of ComfyUI's binary progress-text message (big-endian 4-byte event type 3 and node id
+    length, the node id, then the text in UTF-8), on one line of printable characters, at most
+    PROGRESS_TEXT_LENGTH; None for another binary message (a preview image) or a malformed one."""
+    if not isinstance(message, (bytes, bytearray)) or len(message) < 8:
+        return None
+    event, length = struct.unpack_from(">II", message)
+    if event != PROGRESS_TEXT_EVENT or length > NODE_ID_BYTES or 8 + length > len(message):
+        return None
+    node = bytes(message[8:8 + length]).decode(errors="replace")
+    # Four bytes a character at most in UTF-8; control characters (terminal escapes) become spaces.
+    text = bytes(message[8 + length:8 + length + 4 * PROGRESS_TEXT_LENGTH]).decode(errors="replace")
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return node, text[:PROGRESS_TEXT_LENGTH]

@@ -17,7 +17,7 @@ import aiohttp
 from ...common.errors import InputError
 from ...common.files import read_limited
 from ...image.decode import FORMAT_OF_SUFFIX, check_image_bytes
-from .replies import describe_rejection, reply_object, reply_text
+from .replies import describe_rejection, progress_text, reply_object, reply_text
 from .records import (BadReply, ClientError, EventKind, JobRecord, PromptRejected, ServerError, ServerUnreachable,
                       normalise_url, safe_name)
 
@@ -87,6 +87,7 @@ class Attempt:
         self.nodes_done: set[str] = set()
         self.node: str | None = None
         self.step: tuple[int, int] | None = None
+        self.text = ""  # the running node's latest progress text
         self.outputs: dict[str, Any] = {}
         self.succeeded = False
 
@@ -110,7 +111,7 @@ class Attempt:
         elif kind == "executing":
             if self.node is not None:
                 self.nodes_done.add(self.node)
-            self.node, self.step = data.get("node"), None
+            self.node, self.step, self.text = data.get("node"), None, ""
             if self.node is None:
                 self.wake("ended")
                 return
@@ -126,7 +127,8 @@ class Attempt:
         else:
             return
         title = self.titles.get(self.node, self.node or "")
-        self.emit(EventKind.PROGRESS, self.job, self.server.url, fraction=self.fraction(), node=title, step=self.step)
+        self.emit(EventKind.PROGRESS, self.job, self.server.url, fraction=self.fraction(), node=title, step=self.step,
+                  text=self.text)
 
 
 class Server:
@@ -389,6 +391,8 @@ class Server:
                     async for message in ws:
                         if message.type == aiohttp.WSMsgType.TEXT:
                             self._dispatch(message.data)
+                        elif message.type == aiohttp.WSMsgType.BINARY:
+                            self._dispatch_progress_text(message.data)
                         elif message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                             break
                     self.last_error = "the websocket closed"
@@ -471,3 +475,15 @@ class Server:
                 attempt.on_event(kind, data)
             except (TypeError, ValueError):
                 pass  # a malformed progress or node report: the job is still followed
+
+    def _dispatch_progress_text(self, message: bytes) -> None:
+        """A node's progress text (a binary message; other binary messages, previews, are ignored). It names no
+        prompt: it goes to the one job here running that node (ComfyUI runs one prompt at a time), and shows with
+        that job's next progress report (nodes send the text just before their progress)."""
+        parsed = progress_text(message)
+        if parsed is None:
+            return
+        node, text = parsed
+        running = [attempt for attempt in self.attempts.values() if attempt.node == node]
+        if len(running) == 1:
+            running[0].text = text
