@@ -13,6 +13,7 @@ from ..dgx_pixels.palette import files as palette_files
 from ..dgx_pixels.palette.apply import apply_palette, swap_palette
 from ..dgx_pixels.palette.dither import DITHERS
 from ..dgx_pixels.palette.extract import extract_palette
+from ..dgx_pixels.palette.intended import matching_builtin
 from ..dgx_pixels.palette.palette import Palette
 from ..dgx_pixels.palette.report import swatches, validate
 from ..dgx_pixels.common.errors import InputError
@@ -87,23 +88,34 @@ class ExtractPalette(io.ComfyNode):
             inputs=[
                 io.Image.Input("image", tooltip="One image or every frame of the set."),
                 io.Int.Input("colours", default=16, min=0, max=256,
-                             tooltip="How many colours. 0: automatic (the fewest that keep every colour within "
-                                     "about one just-noticeable difference, up to 32)."),
+                             tooltip="How many colours. 0: automatic, the artist's intended palette (the fewest "
+                                     "colours that explain every pixel within the noise; run it on art at its own "
+                                     "size, after Pixelize)."),
                 io.Int.Input("seed", default=0, min=0, max=2 ** 31 - 1, tooltip="Same seed, same palette."),
                 io.String.Input("keep", default="",
                                 tooltip="Colours that must be in the palette, as hex (e.g. #000000 #f2c29b for an "
                                         "outline black and a skin tone)."),
                 io.Mask.Input("mask", optional=True, tooltip="Transparent pixels (1) are left out."),
+                io.Boolean.Input("snap_to_builtin", default=False, optional=True,
+                                 tooltip="With colours 0: when the recovered colours are those of a built-in "
+                                         "palette (each within a few levels of one of its colours, e.g. PICO-8), "
+                                         "use that palette's exact colours."),
             ],
             outputs=palette_outputs(),
         )
 
     @classmethod
-    def execute(cls, image, colours, seed, keep, mask=None) -> io.NodeOutput:
+    def execute(cls, image, colours, seed, keep, mask=None, snap_to_builtin=False) -> io.NodeOutput:
         with user_errors("Extract Palette"):
             image, mask = image_and_mask(image, mask)
             palette = extract_palette(image, mask, colours, seed, parse_keep(keep))
-            return palette_result(palette, f"from {image.shape[0]} image(s)")
+            note = f"from {image.shape[0]} image(s)"
+            builtin = matching_builtin(palette) if colours == 0 else None
+            if builtin is not None and snap_to_builtin:
+                palette, note = builtin, f"{note}; snapped to {builtin.name}"
+            elif builtin is not None:
+                note = f"{note}; looks like {builtin.name} (snap_to_builtin takes its exact colours)"
+            return palette_result(palette, note)
 
 
 class ApplyPalette(io.ComfyNode):

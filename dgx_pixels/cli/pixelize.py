@@ -37,6 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "from all of them)")
     colours.add_argument("--palette", metavar="NAME|FILE",
                          help="repaint every input with a built-in palette or a palette file")
+    parser.add_argument("--snap-palette", action="store_true",
+                        help="with --colours 0: when the recovered colours are those of a built-in palette (each "
+                             "within a few levels of one of its colours, e.g. PICO-8), take that palette's exact "
+                             "colours")
     add_image_input_options(parser)
     parser.set_defaults(func=run)
 
@@ -53,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if args.min_cell > args.max_cell:
         raise InputError(f"--min-cell {args.min_cell:g} is above --max-cell {args.max_cell:g}")
     check_colours(args.colours)
+    if args.snap_palette and args.colours != 0:
+        raise InputError("--snap-palette works with --colours 0 (the recovered palette is what it matches)")
     targets = output_paths(args.inputs, args.output, args.force)
     options = dict(reducer=args.reducer, alpha_threshold=args.alpha_threshold, target_size=args.size,
                    min_cell=args.min_cell, max_cell=args.max_cell)
@@ -66,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         mask = torch.cat([mask for _, mask in frames])
         native, native_mask, grids = downscale(image, mask, lock=True, **options)
         # the intended palette is found on the recovered cells (each has voted), a given size on the inputs
-        palette = (_locked_palette(args, native, native_mask) if args.colours == 0
+        palette = (_matched_builtin(args, _locked_palette(args, native, native_mask)) if args.colours == 0
                    else _locked_palette(args, image, mask))
         _report_grid(grids, "all inputs")
         native = _recolour(native, native_mask, palette)
@@ -114,11 +120,29 @@ def _pixelize_with_intended_palette(args: argparse.Namespace, targets: list[Path
     pixels = torch.cat([native.reshape(1, -1, 1, 3) for _, native, _ in results], dim=1)
     masks = torch.cat([native_mask.reshape(1, -1, 1) for _, _, native_mask in results], dim=1)
     _, palette = quantize_batch(pixels, masks, colours=0)
+    palette = _matched_builtin(args, palette)
     print(f"dgx-pixels pixelize: intended palette: {len(palette)} colours: {' '.join(palette.hex())}",
           file=sys.stderr)
     for target, native, native_mask in results:
         imageio.save_png(target, _recolour(native, native_mask, palette)[0], native_mask[0])
     return 1 if failed else 0
+
+
+def _matched_builtin(args: argparse.Namespace, palette):
+    """The recovered palette, or with --snap-palette the built-in palette it matches; either way says which
+    built-in palette it looks like, if any."""
+    from ..palette.intended import matching_builtin
+
+    builtin = matching_builtin(palette)
+    if builtin is None:
+        return palette
+    if not args.snap_palette:
+        print(f"dgx-pixels pixelize: the recovered colours look like {builtin.name}: --snap-palette takes its exact "
+              "colours", file=sys.stderr)
+        return palette
+    print(f"dgx-pixels pixelize: the recovered colours are {builtin.name}: snapped to its exact colours",
+          file=sys.stderr)
+    return builtin
 
 
 def _locked_palette(args: argparse.Namespace, image=None, mask=None):

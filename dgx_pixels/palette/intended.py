@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import torch
 
+from .builtin import BUILTIN_NAMES, builtin_palette
 from .distinct import distinct_colours
+from .palette import Palette
 
 EXPLAIN_TOLERANCE = 14 / 255  # within this on every channel a pixel is its palette colour (noise, texture, JPEG)
 # Noise has tails: a few pixels may stray further, though never so far that they could be a detail of their own
 STRAY_TOLERANCE = 2 * EXPLAIN_TOLERANCE
 STRAY_SHARE = 0.01
 MAX_CANDIDATES = 256  # entries before each is tried away: a bound on the work for any input
+# A recovered palette is a built-in one when each colour is this close to a built-in colour of its own (a recovered
+# colour is the mean of its noisy pixels, so it lies close to what was drawn), and it has at least
+# MIN_SNAP_COLOURS: by chance, a random colour lands this close to one of a 64-colour palette's about 1 time in 12.
+SNAP_TOLERANCE = EXPLAIN_TOLERANCE
+MIN_SNAP_COLOURS = 3
 
 
 def intended_palette(image: torch.Tensor, mask: torch.Tensor | None, seed: int = 0,
@@ -83,3 +90,24 @@ def fits(rgb: torch.Tensor, opaque: torch.Tensor, palette: torch.Tensor) -> bool
     error = error[opaque]
     strays = float((error > EXPLAIN_TOLERANCE).sum())
     return bool((error <= STRAY_TOLERANCE).all()) and strays <= STRAY_SHARE * len(error)
+
+
+def matching_builtin(palette: Palette) -> Palette | None:
+    """The built-in palette that ``palette`` (recovered colours) was drawn with, when one explains them all: every
+    colour within SNAP_TOLERANCE (on every channel) of a built-in colour of its own (no two on one). Returns that
+    palette's matched colours, in the recovered order and named after it; the closest when several fit."""
+    recovered = palette.tensor()
+    best, best_error = None, float("inf")
+    if len(recovered) < MIN_SNAP_COLOURS:
+        return None
+    for name in BUILTIN_NAMES:
+        builtin = builtin_palette(name)
+        distance = (recovered[:, None] - builtin.tensor()[None]).abs().amax(-1)  # [recovered, built-in]
+        error, nearest = distance.min(dim=1)
+        if float(error.max()) > SNAP_TOLERANCE or len(set(nearest.tolist())) < len(nearest):
+            continue
+        if float(error.mean()) < best_error:
+            best_error = float(error.mean())
+            best = Palette(f"{builtin.name} ({len(nearest)} of {len(builtin)})",
+                           tuple(builtin.colours[index] for index in nearest.tolist()))
+    return best

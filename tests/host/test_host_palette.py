@@ -81,3 +81,24 @@ def test_validate_can_stop_the_run_and_bad_files_are_named(comfy, sprite_name):
         "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 1]}},
     })
     assert "Load Palette:" in error["exception_message"] and "broken.gpl, line 2" in error["exception_message"]
+
+
+def test_the_automatic_palette_names_and_snaps_to_the_built_in_palette_it_matches(comfy, tmp_path):
+    pico = np.array([[0, 0, 0], [126, 37, 83], [255, 0, 77], [255, 163, 0], [41, 173, 255]])
+    rng = np.random.default_rng(5)
+    art = np.clip(pico[rng.integers(0, len(pico), (16, 16))] + rng.integers(-5, 6, (16, 16, 3)), 0, 255)
+    Image.fromarray(art.astype(np.uint8)).save(tmp_path / "pico_art.png")
+    name = comfy.upload_image(tmp_path / "pico_art.png")
+    palettes = {}
+    for snap in (False, True):
+        outputs = comfy.run({
+            "1": {"class_type": "LoadImage", "inputs": {"image": name}},
+            "2": {"class_type": "DGXPixelsExtractPalette", "inputs": {"image": ["1", 0], "colours": 0, "seed": 0,
+                                                                       "keep": "", "snap_to_builtin": snap}},
+            "3": {"class_type": "PreviewImage", "inputs": {"images": ["2", 1]}},
+        })
+        palettes[snap] = outputs["2"]["dgx_palette"][0]
+    assert "looks like PICO-8 (5 of 16)" in palettes[False]["note"]
+    assert "snapped to PICO-8 (5 of 16)" in palettes[True]["note"]
+    assert set(palettes[True]["colours"]) == {"#%02x%02x%02x" % tuple(c) for c in pico.tolist()}
+    assert len(palettes[False]["colours"]) == 5 and palettes[False]["colours"] != palettes[True]["colours"]

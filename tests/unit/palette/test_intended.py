@@ -5,6 +5,8 @@ import numpy as np
 import torch
 
 from dgx_pixels.palette.extract import extract_palette
+from dgx_pixels.palette.intended import matching_builtin
+from dgx_pixels.palette.palette import Palette
 
 COLOURS = np.array([[20, 20, 30], [200, 60, 50], [60, 160, 70], [230, 220, 180], [90, 90, 200]])
 EYE = np.array([255, 255, 40])
@@ -44,3 +46,25 @@ def test_the_intended_palette_is_deterministic_and_bounded():
     first = extract_palette(image, colours=0)
     assert first == extract_palette(image, colours=0)
     assert len(first) <= 256
+
+
+PICO_8_SUBSET = np.array([[0, 0, 0], [29, 43, 83], [255, 0, 77], [255, 163, 0], [255, 241, 232], [0, 228, 54]])
+
+
+def test_a_recovered_palette_of_built_in_colours_names_and_snaps_to_that_palette():
+    rng = np.random.default_rng(3)
+    recovered = np.clip(PICO_8_SUBSET + rng.integers(-6, 7, PICO_8_SUBSET.shape), 0, 255)
+    match = matching_builtin(Palette("recovered", tuple(map(tuple, recovered.tolist()))))
+    assert match is not None and match.name == "PICO-8 (6 of 16)"
+    assert match.colours == tuple(map(tuple, PICO_8_SUBSET.tolist()))  # exact, in the recovered order
+
+
+def test_no_built_in_palette_claims_colours_it_does_not_hold():
+    off = PICO_8_SUBSET.copy()
+    off[2] = [128, 128, 10]  # a colour far from every PICO-8 one
+    assert matching_builtin(Palette("recovered", tuple(map(tuple, off.tolist())))) is None
+    # two shades of one built-in colour are two intended colours: the palette is not that one
+    twins = np.concatenate([PICO_8_SUBSET, [[6, 6, 6]]])
+    assert matching_builtin(Palette("recovered", tuple(map(tuple, twins.tolist())))) is None
+    # black and white alone are in most palettes: too few colours to tell which
+    assert matching_builtin(Palette("recovered", ((0, 0, 0), (255, 255, 255)))) is None

@@ -107,3 +107,24 @@ def test_a_folder_stands_for_the_images_in_it(tmp_path):
     (tmp_path / "empty").mkdir()
     empty = pixelize(tmp_path / "empty", "-o", tmp_path / "x")
     assert empty.returncode == 1 and "empty is not a regular file (a FIFO, a device or a folder)" in empty.stderr
+
+
+def test_the_recovered_palette_snaps_to_the_built_in_one_it_matches(tmp_path):
+    pico = np.array([[0, 0, 0], [126, 37, 83], [255, 0, 77], [255, 163, 0], [41, 173, 255]], dtype=np.uint8)
+    rng = np.random.default_rng(4)
+    native = pico[rng.integers(0, len(pico), (12, 16))]
+    big = np.repeat(np.repeat(native, 8, axis=0), 8, axis=1).astype(np.int16)
+    noisy = np.clip(big + rng.integers(-5, 6, big.shape), 0, 255).astype(np.uint8)  # colours a few levels off
+    Image.fromarray(noisy, "RGB").save(tmp_path / "pico.png")
+    result = pixelize(tmp_path / "pico.png", "-o", tmp_path / "plain.png", "--colours", "0")
+    assert result.returncode == 0, result.stderr
+    assert "look like PICO-8 (5 of 16): --snap-palette" in result.stderr
+    plain = {tuple(p) for p in np.asarray(Image.open(tmp_path / "plain.png").convert("RGB")).reshape(-1, 3)}
+    result = pixelize(tmp_path / "pico.png", "-o", tmp_path / "snapped.png", "--colours", "0", "--snap-palette")
+    assert result.returncode == 0, result.stderr
+    snapped = np.asarray(Image.open(tmp_path / "snapped.png").convert("RGB"))
+    assert snapped.shape == (12, 16, 3)
+    assert {tuple(p) for p in snapped.reshape(-1, 3)} == {tuple(p) for p in pico.tolist()}
+    assert plain != {tuple(p) for p in pico.tolist()}  # without the snap the colours stay as recovered
+    result = pixelize(tmp_path / "pico.png", "-o", tmp_path / "x.png", "--colours", "4", "--snap-palette")
+    assert result.returncode == 2 and "--snap-palette works with --colours 0" in result.stderr
