@@ -8,8 +8,8 @@ Training reports each step live: its step and loss as the node's progress text, 
 train --json` carries them as progress events with the step and the loss.
 
 Measured on a shared 2-core CPU, fp32 without gradient checkpointing: a training step of the tiny SDXL-layout model
-takes 1.2-1.7 s at 16x16 with rank 1 (its test's setting) and about 2.3 s at 64x64 with rank 4 (the SD1.5 tests'
-setting, where the SD1.5 one takes about 1.5 s). The SDXL test takes about 40 s, most of it starting the server and
+takes 1.2-1.8 s at 16x16 with rank 1 (its test's setting) and about 2.3 s at 64x64 with rank 4 (the SD1.5 tests'
+setting, where the SD1.5 one takes about 0.23 s). The SDXL test takes about 40 s, most of it starting the server and
 loading the model's full-size text encoders.
 
 ComfyUI's trainer draws each step's noise level at random (seeded by the training seed), so single-step losses jump
