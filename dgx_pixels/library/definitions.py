@@ -445,7 +445,8 @@ LIBRARY = (
               "resolution": param("int", ("Training Set", "resolution"), help="training size: 1024 SDXL, 512 SD1.5",
                                   min=16, max=4096),
               "flip": param("bool", ("Training Set", "flip"), help="add mirrored copies"),
-              "steps": param("int", ("Train LoRA", "steps"), help="training steps", min=1, max=100000),
+              "steps": param("int", ("Train LoRA", "steps"), help="training steps (at least 2: the loss graph "
+                             "compares the losses)", min=2, max=100000),
               "rank": param("int", ("Train LoRA", "rank"), help="LoRA rank", min=1, max=128),
               "learning_rate": param("float", ("Train LoRA", "learning_rate"), help="learning rate",
                                      min=0.0000001, max=1.0),
