@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dgx_pixels.remote.batchfile import read_batch
+from dgx_pixels.remote.batchfile import read_batch, typed_values
 from dgx_pixels.remote.client.records import Job, JobRecord, JobState, normalise_url
 from dgx_pixels.remote.client.manifest import RunManifest
 from dgx_pixels.remote.client.replies import describe_failure, describe_rejection
@@ -126,6 +126,10 @@ def test_generate_takes_a_trained_lora_by_name_and_train_checks_its_folder(tmp_p
         _values(parser.parse_args(["train", str(tmp_path), "--name", "hero", "--character", "--flip"]))
     with pytest.raises(InputError, match="no such folder"):
         _values(parser.parse_args(["train", str(tmp_path / "nope"), "--name", "hero"]))
+    # the loss graph compares losses: one step is refused before anything is uploaded
+    one_step = _values(parser.parse_args(["train", str(tmp_path), "--name", "hero", "--steps", "1"]))
+    with pytest.raises(InputError, match="at least 2"):
+        typed_values(ApiWorkflow.load("train_pixel_lora"), one_step)
 
 
 @pytest.mark.parametrize("param_map, message", [
