@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-import torch
+import numpy as np
 
 from .spacing import FIT_TOLERANCE
 
@@ -24,40 +24,43 @@ DRIFT_MARGIN = 0.005
 WALK_REACH = (0.7, 1.3)  # the next cut is looked for this many local cells ahead
 
 
-def predicted_cuts(length: int, count: int, offset: float) -> torch.Tensor:
+def predicted_cuts(length: int, count: int, offset: float) -> np.ndarray:
     """Uniform cuts for ``count`` cells: 0, the comb's cuts inside the axis, and ``length``; exactly ``count``
     cells (the edge cells of an offset comb may round either way: then an even split)."""
     cell = length / count
-    inner = offset + cell * torch.arange(-1, count + 2, dtype=torch.float64)
+    inner = offset + cell * np.arange(-1, count + 2, dtype=np.float64)
     inner = inner[(inner > 0.5 * cell) & (inner < length - 0.5 * cell)]
-    cuts = torch.cat([torch.tensor([0.0], dtype=torch.float64), inner,
-                      torch.tensor([float(length)], dtype=torch.float64)])
+    cuts = np.concatenate([[0.0], inner, [float(length)]])
     if len(cuts) - 1 == count:
         return cuts
-    return torch.linspace(0, length, count + 1, dtype=torch.float64)
+    return np.linspace(0, length, count + 1)
 
 
-def snap_cuts(profile: torch.Tensor, cuts: torch.Tensor) -> list[int]:
+def lower_median(values: np.ndarray) -> float:
+    """The median, the lower middle value for an even count: always one of the values (an edge that is there)."""
+    return float(np.partition(values, (len(values) - 1) // 2)[(len(values) - 1) // 2])
+
+
+def snap_cuts(profile: np.ndarray, cuts: np.ndarray) -> list[int]:
     """Move every inner cut to the centre of the strongest edge within SNAP_WINDOW of a cell, when that edge is
     a real one (at least SNAP_STRENGTH of the median edge found near the cuts); else keep it."""
     length = profile.shape[0] - 1
     cell = length / (len(cuts) - 1)
     radius = max(1, int(SNAP_WINDOW * cell))
-    inner = cuts[1:-1].round().long().to(profile.device)
+    inner = np.round(cuts[1:-1]).astype(np.int64)
     if len(inner) == 0:
         return [0, length]
-    window = inner[:, None] + torch.arange(-radius, radius + 1, device=profile.device)[None, :]
+    window = inner[:, None] + np.arange(-radius, radius + 1)[None, :]
     valid = (window > 0) & (window < length)
-    values = torch.where(valid, profile[window.clamp(0, length)], torch.zeros((), device=profile.device))
-    peak, _ = values.max(dim=1)
+    values = np.where(valid, profile[window.clip(0, length)], 0.0)
+    peak = values.max(axis=1)
     found = peak[peak > 0]
-    typical = found.median() if len(found) else peak.new_tensor(0.0)
-    strong = peak > SNAP_STRENGTH * typical.clamp(min=1e-12)
+    typical = lower_median(found) if len(found) else 0.0
+    strong = peak > SNAP_STRENGTH * max(typical, 1e-12)
     # the centre of the edge energy around the peak: blurred edges have wide, flat peaks
-    near_peak = (values >= 0.6 * peak[:, None]) & valid
-    weights = torch.where(near_peak, values, torch.zeros((), device=profile.device))
-    centre = (weights * window).sum(1) / weights.sum(1).clamp(min=1e-12)
-    snapped = torch.where(strong, centre.round().long(), inner)
+    weights = np.where((values >= 0.6 * peak[:, None]) & valid, values, 0.0)
+    centre = (weights * window).sum(axis=1) / weights.sum(axis=1).clip(min=1e-12)
+    snapped = np.where(strong, np.round(centre).astype(np.int64), inner)
     result = [0] + snapped.tolist() + [length]
     # keep the cuts in order with no empty cells
     for i in range(1, len(result) - 1):
@@ -65,7 +68,7 @@ def snap_cuts(profile: torch.Tensor, cuts: torch.Tensor) -> list[int]:
     return result
 
 
-def walk_cuts(profile: torch.Tensor, cell: float, start: float = 0.0, min_cell: float = 1.0) -> list[int]:
+def walk_cuts(profile: np.ndarray, cell: float, start: float = 0.0, min_cell: float = 1.0) -> list[int]:
     """Cuts found by stepping one local cell at a time to the strongest edge 0.7..1.3 cells ahead: follows a
     grid whose cell size drifts along the axis. A step with no clear edge moves exactly one cell.
 
@@ -73,12 +76,13 @@ def walk_cuts(profile: torch.Tensor, cell: float, start: float = 0.0, min_cell: 
     and 2 * cell, positions are whole pixels, and the next cut is looked for no nearer than
     ``advance`` = max(1, int(0.7 * smallest)) pixels ahead, so every step advances at least ``advance`` and the
     walk takes at most L / advance steps."""
+    profile = np.asarray(profile, dtype=np.float64)
     values = profile.tolist()  # a 1-D profile: a Python walk over cells, not pixels
     length = len(values) - 1
     smallest, largest = max(min_cell, 0.5 * cell), 2.0 * cell
     advance = max(1, int(WALK_REACH[0] * smallest))
     positive = profile[profile > 0]
-    threshold = 0.25 * float(positive.median()) if len(positive) else math.inf
+    threshold = 0.25 * lower_median(positive) if len(positive) else math.inf
     position = round(start) if start > 0.5 * cell else 0
     cuts = [0, position] if position else [0]
     step = cell
@@ -103,18 +107,18 @@ def walk_cuts(profile: torch.Tensor, cell: float, start: float = 0.0, min_cell: 
     return cuts
 
 
-def cut_fit(profile: torch.Tensor, cuts: list[int]) -> float:
+def cut_fit(profile: np.ndarray, cuts: list[int]) -> float:
     """Share of the edge energy within FIT_TOLERANCE of a local cell from the nearest cut."""
-    positions = torch.arange(profile.shape[0], device=profile.device, dtype=torch.float64)
-    edges = torch.tensor(cuts, device=profile.device, dtype=torch.float64)
-    right = torch.searchsorted(edges, positions).clamp(1, len(cuts) - 1)
+    positions = np.arange(profile.shape[0], dtype=np.float64)
+    edges = np.asarray(cuts, dtype=np.float64)
+    right = np.searchsorted(edges, positions).clip(1, len(cuts) - 1)
     left_cut, right_cut = edges[right - 1], edges[right]
-    distance = torch.minimum(positions - left_cut, right_cut - positions)
+    distance = np.minimum(positions - left_cut, right_cut - positions)
     near = distance <= FIT_TOLERANCE * (right_cut - left_cut)
-    return float((profile * near).sum() / profile.sum().clamp(min=1e-12))
+    return float((profile * near).sum() / max(profile.sum(), 1e-12))
 
 
-def follow_drift(profile: torch.Tensor, uniform: torch.Tensor, min_cell: float) -> torch.Tensor:
+def follow_drift(profile: np.ndarray, uniform: np.ndarray, min_cell: float) -> np.ndarray:
     """Walked cuts instead of the uniform grid where they explain clearly more edges (a drifting grid; the
     uniform fit may then also have missed a cell or two)."""
     length = profile.shape[0] - 1
@@ -123,5 +127,5 @@ def follow_drift(profile: torch.Tensor, uniform: torch.Tensor, min_cell: float) 
     missed_walked = 1 - cut_fit(profile, walked)
     missed_uniform = 1 - cut_fit(profile, snap_cuts(profile, uniform))
     if missed_walked <= min(DRIFT_RESIDUE * missed_uniform, missed_uniform - DRIFT_MARGIN):
-        return torch.tensor(walked, dtype=torch.float64)
+        return np.asarray(walked, dtype=np.float64)
     return uniform

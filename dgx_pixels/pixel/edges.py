@@ -10,6 +10,7 @@ texture inside them; fine levels resolve small cells. A candidate cell size is j
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -22,10 +23,10 @@ NOISE_SAMPLES = 4096  # the median is taken over at most about this many steps
 ALPHA_WEIGHT = 3.0  # an alpha step counts like a full step in every colour channel
 
 
-def level_for_cell(cell: torch.Tensor) -> torch.Tensor:
+def level_for_cell(cell: float | np.ndarray) -> np.ndarray:
     """The level whose step radius is nearest (in ratio) to a quarter of each cell size."""
-    radius = (cell / CELL_PER_RADIUS).clamp(min=1.0)
-    return (torch.log2(radius / LEVELS[0][0]).round().long()).clamp(0, len(LEVELS) - 1)
+    radius = np.maximum(np.asarray(cell, dtype=np.float64) / CELL_PER_RADIUS, 1.0)
+    return np.round(np.log2(radius / LEVELS[0][0])).astype(np.int64).clip(0, len(LEVELS) - 1)
 
 
 def edge_profiles(image: torch.Tensor, mask: torch.Tensor, levels: list[int] | None = None
@@ -117,6 +118,5 @@ def _axis_profile(bands: torch.Tensor, radius: int, along: int) -> torch.Tensor:
 
 def levels_for_range(min_cell: float, max_cell: float) -> list[int]:
     """The levels that candidate cells between ``min_cell`` and ``max_cell`` are judged on."""
-    low, high = level_for_cell(torch.tensor([min_cell, max(min_cell, max_cell)], dtype=torch.float64)).tolist()
+    low, high = level_for_cell(np.array([min_cell, max(min_cell, max_cell)])).tolist()
     return list(range(low, high + 1))
-

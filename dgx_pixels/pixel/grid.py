@@ -3,12 +3,14 @@ texture inside cells, stray details smaller than a cell and JPEG blocks.
 
 Edge profiles per axis at several scale levels (edges.py) score every candidate cell count, both axes together
 (spacing.py); the cuts of the chosen counts then follow any drift and move onto the edges they stand for
-(cuts.py). Everything but the short per-axis walks is batched torch on the image's device.
+(cuts.py). The profiles are batched torch on the image's device; the per-axis work on them (1-D, a few thousand
+values) runs in numpy after one read back.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from ..common.errors import InputError
@@ -97,8 +99,8 @@ def detect_grid(
     if width < 2 or height < 2:
         return GridSet([PixelGrid.identity(width, height)])
     levels = sorted(set(levels_for_range(min_cell, max_cell)) | {PEAK_LEVEL})
-    frames_x, frames_y = edge_profiles(image, mask, levels)  # [B, levels, L+1]
-    profiles_x, profiles_y = frames_x.sum(0), frames_y.sum(0)
+    frames_x, frames_y = (frames.double().cpu().numpy() for frames in edge_profiles(image, mask, levels))
+    profiles_x, profiles_y = frames_x.sum(0), frames_y.sum(0)  # [levels, L+1]
     if want_w:
         count_x = want_w
         count_y = want_h or max(1, round(height / (width / want_w)))
@@ -115,10 +117,10 @@ def detect_grid(
     cuts = []
     for frames, profiles, fit, length, count in ((frames_x, profiles_x, fit_x, width, count_x),
                                                  (frames_y, profiles_y, fit_y, height, count_y)):
-        level = int(level_for_cell(torch.tensor(length / count)))
+        level = int(level_for_cell(length / count))
         profile = profiles[level]
         offset = (float(fit.offset[fit.index(count)]) if fit is not None and 0 <= fit.index(count) < len(fit.counts)
-                  else float(grid_fit(profile, torch.tensor([count], device=profile.device))[1][0]))
+                  else float(grid_fit(profile, np.array([count]))[1][0]))
         base = predicted_cuts(length, count, offset)
         # cuts are placed on the finest level (sharpest peaks); the count came from the level that suits it
         fine = profiles[PEAK_LEVEL]
