@@ -84,7 +84,9 @@ def _fit(profiles: np.ndarray, counts: np.ndarray, levels: np.ndarray
         offset[chosen] = _comb_offset(profiles[index], counts[chosen], cell[chosen])
     first, after_last = _windows(offset, cell, int(counts.max()), length)
     # the energy within FIT_TOLERANCE of a cell around each cut, from prefix sums (the windows never overlap)
-    cumulative = np.pad(profiles.cumsum(axis=1), ((0, 0), (1, 0))).ravel()  # per level: energy at positions < i
+    cumulative = np.zeros((len(profiles), length + 2))  # per level: energy at positions < i
+    np.cumsum(profiles, axis=1, out=cumulative[:, 1:])
+    cumulative = cumulative.ravel()
     base = (levels * (length + 2))[:, None]
     near = (cumulative[base + after_last] - cumulative[base + first]).clip(min=0).sum(axis=1)
     explained = near / profiles.sum(axis=1)[levels].clip(min=1e-12)
@@ -114,8 +116,10 @@ def peak_energy(profile: np.ndarray, radius: int) -> np.ndarray:
     """``[L+1]``: at each local maximum of the profile (within ``radius``) the square root of the energy around
     it, zero elsewhere; peaks below SIGNIFICANT_PEAK of the strong ones are dropped."""
     width = 2 * radius + 1
-    local_max = sliding_window_view(np.pad(profile, radius, constant_values=-np.inf), width).max(axis=1)
-    cumulative = np.pad(np.pad(profile, radius).cumsum(), (1, 0))
+    border = np.full(radius, -np.inf)
+    local_max = sliding_window_view(np.concatenate([border, profile, border]), width).max(axis=1)
+    cumulative = np.concatenate([np.zeros(radius + 1), profile.cumsum()])
+    cumulative = np.concatenate([cumulative, np.full(radius, cumulative[-1])])  # zeros beyond the ends
     around = cumulative[width:] - cumulative[:-width]
     energy = np.where((profile >= local_max) & (profile > 0), around, 0.0)
     found = energy[energy > 0]
@@ -138,7 +142,7 @@ def one_edge_per_cut(peaks: np.ndarray, windows: tuple[np.ndarray, np.ndarray]) 
     while (1 << len(table)) <= length + 1:
         half = 1 << (len(table) - 1)
         previous = table[-1]
-        table.append(np.maximum(previous, np.pad(previous[half:], (0, half))))
+        table.append(np.maximum(previous, np.concatenate([previous[half:], np.zeros(half)])))
     table = np.stack(table)  # [J, L+1]
     size = (last - first + 1).clip(min=1)
     level = np.floor(np.log2(size)).astype(np.int64).clip(0, table.shape[0] - 1)
