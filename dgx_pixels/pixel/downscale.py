@@ -31,9 +31,9 @@ def reduce_cells(samples: torch.Tensor, reducer: str) -> torch.Tensor:
         bins = (samples * (MAJORITY_BINS - 1)).round()
         codes = bins @ torch.tensor([MAJORITY_BINS ** 2, MAJORITY_BINS, 1.0], dtype=samples.dtype,
                                     device=samples.device)[:samples.shape[-1]]
-        # the most common bin (ties: the lowest code), and its first sample as the reference colour
-        common = codes.mode(dim=-1, keepdim=True).values
-        winner = (codes == common).to(torch.uint8).argmax(-1, keepdim=True)
+        # the sample whose bin is most common (ties: the first such sample) is the reference colour
+        same = codes[..., :, None] == codes[..., None, :]  # [..., S, S]
+        winner = same.sum(-1, dtype=torch.int16).argmax(-1, keepdim=True)
         reference = torch.take_along_dim(samples, winner[..., None], dim=-2)
         close = ((samples - reference).abs().amax(-1) <= MAJORITY_TOLERANCE).to(samples.dtype)  # [..., S]
         return (close[..., None, :] @ samples).squeeze(-2) / close.sum(-1, keepdim=True)
