@@ -216,7 +216,8 @@ def test_reroll_queues_only_the_failing_strips_and_lists_every_try(sdxl, tmp_pat
     assert jobs["final"]["params"]["strips"] == "" and jobs["final"]["params"]["project"] == "bevy_game"
 
     def scores(job: str) -> dict:
-        path = next(f["path"] for f in jobs[job]["files"] if f["path"].endswith(".json"))
+        # each job also downloads its sheet's atlas (sheet.json); files are listed in the order they arrived
+        path = next(f["path"] for f in jobs[job]["files"] if f["path"].endswith("consistency-check.json"))
         return json.loads((tmp_path / "run" / path).read_text())
 
     assert scores("try1")["failing_strips"] == ["walk_E"]

@@ -394,8 +394,12 @@ def test_palette_size_is_colours_everywhere_and_the_former_name_still_binds():
     # The files as version 0.1 shipped them (parameter "colors", no aliases) still load and bind the same node.
     legacy = ApiWorkflow.load(DATA / "legacy" / "cleanup_existing_art.json")
     assert legacy.bind(legacy.resolve({"colors": 5}))[legacy.node_id("Palette")]["inputs"]["colours"] == 5
-    # The API graph is the same but for the Save Sheet node added since (nodes compared by title: ids moved).
+    # The API graph is the same but for the Save Sheet node and the optional inputs added since, at their defaults
+    # (nodes compared by title: ids moved).
     legacy_nodes, current = _by_title(legacy.prompt), _by_title(workflow.prompt)
+    added_inputs = {"Palette": {"snap_to_builtin": False}}
+    for title, inputs in added_inputs.items():
+        assert {key: current[title][1].pop(key) for key in inputs} == inputs
     assert {title: current[title] for title in legacy_nodes} == legacy_nodes
     assert set(current) - set(legacy_nodes) == {"Sheet"}
 
