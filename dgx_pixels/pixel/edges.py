@@ -43,16 +43,18 @@ def edge_profiles(image: torch.Tensor, mask: torch.Tensor, levels: list[int] | N
     columns = data.new_zeros((batch, len(LEVELS), width + 1))
     rows = data.new_zeros((batch, len(LEVELS), height + 1))
     # The first level's bands are read from the image in one pass per axis; each later level's bands are pairs of
-    # the previous level's.
-    band = LEVELS[0][1]
-    row_bands, column_bands = _bands(data, 1, band), _bands(data, 2, band)
+    # the previous level's. Each axis is padded once, with as many copies of its end pixels (no step there) as the
+    # widest step reaches: a narrower step near the ends sees the same values.
+    band, reach = LEVELS[0][1], max(LEVELS[level][0] for level in wanted)
+    row_bands = _padded(_bands(data, 1, band), 2, reach)
+    column_bands = _padded(_bands(data, 2, band), 1, reach)
     for level in range(max(wanted) + 1):
         while band < LEVELS[level][1]:
             row_bands, column_bands, band = _pairs(row_bands, 1), _pairs(column_bands, 2), 2 * band
         if level in wanted:
             radius = LEVELS[level][0]
-            columns[:, level] = _axis_profile(row_bands, radius, along=2)
-            rows[:, level] = _axis_profile(column_bands, radius, along=1)
+            columns[:, level] = _axis_profile(row_bands, radius, reach, along=2)
+            rows[:, level] = _axis_profile(column_bands, radius, reach, along=1)
     return columns, rows
 
 
@@ -93,27 +95,33 @@ def _every_other(dim: int, start: int) -> tuple:
     return (slice(None),) * dim + (slice(start, None, 2),)
 
 
-def _axis_profile(bands: torch.Tensor, radius: int, along: int) -> torch.Tensor:
-    """``[B, H', W', C]`` with steps along dim ``along`` (1 or 2), bands along the other -> ``[B, L+1]``."""
-    batch, length, channels = bands.shape[0], bands.shape[along], bands.shape[3]
-    # With the axis padded by r copies of its end pixels (no step there), the step at cut x (between pixels x - 1
-    # and x) is mean(x .. x+r-1) - mean(x-r .. x-1): one 2r-tap filter per channel, run as a depthwise convolution
-    # on the channels-last view.
+def _padded(bands: torch.Tensor, dim: int, reach: int) -> torch.Tensor:
+    """``bands`` with ``reach`` copies of its first and last pixels along ``dim`` before and after."""
     ends = list(bands.shape)
-    ends[along] = radius
-    padded = torch.cat([bands.narrow(along, 0, 1).expand(ends), bands,
-                        bands.narrow(along, length - 1, 1).expand(ends)], dim=along)
-    taps = torch.cat([bands.new_full((radius,), -1.0 / radius), bands.new_full((radius,), 1.0 / radius)])
-    shape = (2 * radius, 1) if along == 1 else (1, 2 * radius)
-    weight = taps.reshape(1, 1, *shape).expand(channels, 1, *shape).contiguous()
-    step = F.conv2d(padded.permute(0, 3, 1, 2), weight, groups=channels).permute(0, 2, 3, 1)
-    # summed over the channels as a product with ones: a reduction over a last dimension of 3 or 4 is several
-    # times slower on the CPU
-    strength = step.abs() @ step.new_ones(step.shape[-1])  # [B, ...] with the cut positions along ``along``
+    ends[dim] = reach
+    length = bands.shape[dim]
+    return torch.cat([bands.narrow(dim, 0, 1).expand(ends), bands, bands.narrow(dim, length - 1, 1).expand(ends)],
+                     dim=dim)
+
+
+def _axis_profile(bands: torch.Tensor, radius: int, reach: int, along: int) -> torch.Tensor:
+    """``[B, H', W', C]`` padded by ``reach`` along dim ``along`` (1 or 2), bands along the other -> ``[B, L+1]``."""
+    batch, length = bands.shape[0], bands.shape[along] - 2 * reach
+    # The step at cut x (between pixels x - 1 and x) is (sum(x .. x+r-1) - sum(x-r .. x-1)) / r: sums of r
+    # neighbours built by doubling (r is a power of two), a few additions where a convolution costs a setup per
+    # image size.
+    sums, width = bands, 1
+    while width < radius:
+        kept = sums.shape[along] - width
+        sums, width = sums.narrow(along, 0, kept) + sums.narrow(along, width, kept), 2 * width
+    step = sums.narrow(along, reach, length + 1) - sums.narrow(along, reach - radius, length + 1)
+    # summed over the channels (and divided by r) as a product with a vector: a reduction over a last dimension of
+    # 3 or 4 is several times slower on the CPU
+    strength = step.abs_() @ step.new_full((step.shape[-1],), 1.0 / radius)  # cut positions along ``along``
     flat = strength.reshape(batch, -1)
     stride = max(1, flat.shape[1] // NOISE_SAMPLES)
     floor = NOISE_FACTOR * flat[:, ::stride].median(dim=1).values.clamp(min=1e-4)
-    return (strength - floor[:, None, None]).clamp(min=0).square().mean(dim=3 - along)
+    return strength.sub_(floor[:, None, None]).clamp_(min=0).square_().mean(dim=3 - along)
 
 
 def levels_for_range(min_cell: float, max_cell: float) -> list[int]:
