@@ -54,7 +54,7 @@ def decode_rgba8(source: str | Path | bytes, name: str, max_pixels: int | None =
             pixels = _libspng_pixels(source, handle, image, keep_rgb)
             if pixels is not None:
                 return pixels
-            if keep_rgb and image.mode == "RGB":
+            if keep_rgb and image.mode == "RGB" and "transparency" not in image.info:  # (a tRNS key is alpha)
                 return np.array(image)
             return _rgba8(image, name)
     except InputError:
