@@ -2,10 +2,14 @@
 only on a terminal, so logs stay clean)."""
 from __future__ import annotations
 
+import functools
+import multiprocessing
 import os
+import signal
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from ..common.errors import InputError, describe_os_error
@@ -45,39 +49,73 @@ def run_per_file(work, sources: list, targets: list, label: str) -> int:
     """Run ``work(source, target)`` for every file, one file per CPU core at a time, with a progress bar.
 
     A file whose ``work`` raises InputError or OSError gets one line naming it and the reason; the other files go
-    on. Torch runs one thread per file here: whole files in parallel keep both cores busy where one file's small
-    operations cannot. Returns the exit code: 1 when any file failed.
+    on. Torch runs one thread per file here: whole files in parallel keep the cores busy where one file's small
+    operations cannot. Where processes fork (Linux) the files go to forked workers, each with its own interpreter
+    lock: the PNG decoder (libspng) and the interpreter's share of the work hold it, so threads would wait for
+    each other there; elsewhere threads (a fresh process would import torch again). Returns the exit code: 1 when
+    any file failed.
     """
     import torch
 
     progress = Progress(len(sources), label)
     workers = max(1, min(len(sources), usable_cores()))
+    forked = workers > 1 and "fork" in multiprocessing.get_all_start_methods() and sys.platform.startswith("linux")
     threads = torch.get_num_threads()
     if workers > 1:
         torch.set_num_threads(1)
-
-    def guarded(source, target) -> str | None:
-        try:
-            work(source, target)
-        except InputError as err:
-            return about(source, str(err))
-        except OSError as err:
-            return about(source, describe_os_error(err))
-        return None
-
-    failures = 0
+    failures = done = 0
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for source, message in zip(sources, pool.map(guarded, sources, targets)):
+        with _pool(work, workers, forked) as pool:
+            task = _run_forked if forked else functools.partial(_run_guarded, work)
+            for source, message in zip(sources, pool.map(task, sources, targets)):
+                done += 1
                 if message:
                     failures += 1
                     print(f"dgx-pixels {label}: {message}", file=sys.stderr)
                 progress.advance(getattr(source, "name", str(source)))
+    except BrokenProcessPool:
+        print(f"dgx-pixels {label}: a worker process was stopped (out of memory, or killed) with {done} of "
+              f"{len(sources)} file(s) done", file=sys.stderr)
+        return 1
     finally:
         torch.set_num_threads(threads)
     if failures:
         print(f"dgx-pixels {label}: {failures} of {len(sources)} file(s) failed", file=sys.stderr)
     return 1 if failures else 0
+
+
+_forked_work = None  # what forked workers run: they inherit it (a closure cannot be sent to another process)
+
+
+def _pool(work, workers: int, forked: bool):
+    global _forked_work
+    if not forked:
+        return ThreadPoolExecutor(max_workers=workers)
+    _forked_work = work
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_start_worker)
+
+
+def _start_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to answer: it cancels what is left
+
+
+def _run_forked(source, target) -> str | None:
+    return _run_guarded(_forked_work, source, target)
+
+
+def _run_guarded(work, source, target) -> str | None:
+    """``work(source, target)``; a message naming the file when it raises InputError or OSError."""
+    try:
+        work(source, target)
+    except InputError as err:
+        return about(source, str(err))
+    except OSError as err:
+        return about(source, describe_os_error(err))
+    return None
 
 
 def about(source, message: str) -> str:

@@ -42,17 +42,21 @@ def edge_profiles(image: torch.Tensor, mask: torch.Tensor, levels: list[int] | N
     batch, height, width, _ = data.shape
     columns = data.new_zeros((batch, len(LEVELS), width + 1))
     rows = data.new_zeros((batch, len(LEVELS), height + 1))
-    # The first level's bands are read from the image in one pass per axis; each later level's bands are pairs of
-    # the previous level's.
-    band = LEVELS[0][1]
-    row_bands, column_bands = _bands(data, 1, band), _bands(data, 2, band)
+    # The first level's bands are read from the image in one pass per axis, then laid out as planes per channel
+    # with the axis of the steps last (every later operation then runs along contiguous rows): ``[B, C, bands,
+    # L + 2 * reach]``, padded once with as many copies of the end pixels (no step there) as the widest step
+    # reaches (a narrower step near the ends sees the same values). Each later level's bands are pairs of the
+    # previous level's.
+    band, reach = LEVELS[0][1], max(LEVELS[level][0] for level in wanted)
+    column_planes = _planes(_bands(data, 1, band), reach)
+    row_planes = _planes(_bands(data, 2, band).transpose(1, 2), reach)
     for level in range(max(wanted) + 1):
         while band < LEVELS[level][1]:
-            row_bands, column_bands, band = _pairs(row_bands, 1), _pairs(column_bands, 2), 2 * band
+            column_planes, row_planes, band = _pairs(column_planes, 2), _pairs(row_planes, 2), 2 * band
         if level in wanted:
             radius = LEVELS[level][0]
-            columns[:, level] = _axis_profile(row_bands, radius, along=2)
-            rows[:, level] = _axis_profile(column_bands, radius, along=1)
+            columns[:, level] = _axis_profile(column_planes, radius, reach)
+            rows[:, level] = _axis_profile(row_planes, radius, reach, transposed=True)
     return columns, rows
 
 
@@ -85,7 +89,7 @@ def _pairs(data: torch.Tensor, dim: int) -> torch.Tensor:
         return data
     end = size - size % 2
     even = data.narrow(dim, 0, end)
-    pairs = (even[_every_other(dim, 0)] + even[_every_other(dim, 1)]) * 0.5
+    pairs = (even[_every_other(dim, 0)] + even[_every_other(dim, 1)]).mul_(0.5)
     return torch.cat([pairs, data.narrow(dim, end, 1)], dim=dim) if size % 2 else pairs
 
 
@@ -93,27 +97,35 @@ def _every_other(dim: int, start: int) -> tuple:
     return (slice(None),) * dim + (slice(start, None, 2),)
 
 
-def _axis_profile(bands: torch.Tensor, radius: int, along: int) -> torch.Tensor:
-    """``[B, H', W', C]`` with steps along dim ``along`` (1 or 2), bands along the other -> ``[B, L+1]``."""
-    batch, length, channels = bands.shape[0], bands.shape[along], bands.shape[3]
-    # With the axis padded by r copies of its end pixels (no step there), the step at cut x (between pixels x - 1
-    # and x) is mean(x .. x+r-1) - mean(x-r .. x-1): one 2r-tap filter per channel, run as a depthwise convolution
-    # on the channels-last view.
-    ends = list(bands.shape)
-    ends[along] = radius
-    padded = torch.cat([bands.narrow(along, 0, 1).expand(ends), bands,
-                        bands.narrow(along, length - 1, 1).expand(ends)], dim=along)
-    taps = torch.cat([bands.new_full((radius,), -1.0 / radius), bands.new_full((radius,), 1.0 / radius)])
-    shape = (2 * radius, 1) if along == 1 else (1, 2 * radius)
-    weight = taps.reshape(1, 1, *shape).expand(channels, 1, *shape).contiguous()
-    step = F.conv2d(padded.permute(0, 3, 1, 2), weight, groups=channels).permute(0, 2, 3, 1)
-    # summed over the channels as a product with ones: a reduction over a last dimension of 3 or 4 is several
-    # times slower on the CPU
-    strength = step.abs() @ step.new_ones(step.shape[-1])  # [B, ...] with the cut positions along ``along``
-    flat = strength.reshape(batch, -1)
+def _planes(bands: torch.Tensor, reach: int) -> torch.Tensor:
+    """``[B, bands, L, C]`` -> ``[B, C, bands, L + 2 * reach]`` with ``reach`` copies of the first and last pixels
+    of each row before and after it, in one copy."""
+    batch, count, length, channels = bands.shape
+    planes = bands.new_empty((batch, channels, count, length + 2 * reach))
+    source = bands.permute(0, 3, 1, 2)
+    planes[..., reach:reach + length] = source
+    planes[..., :reach] = source[..., :1]
+    planes[..., reach + length:] = source[..., -1:]
+    return planes
+
+
+def _axis_profile(planes: torch.Tensor, radius: int, reach: int, transposed: bool = False) -> torch.Tensor:
+    """``[B, C, bands, L + 2 * reach]`` (see ``_planes``) -> ``[B, L+1]``; ``transposed``: the planes run down
+    the image's columns (the noise sample is still drawn in the image's row-major order)."""
+    batch, length = planes.shape[0], planes.shape[3] - 2 * reach
+    # The step at cut x (between pixels x - 1 and x) is (sum(x .. x+r-1) - sum(x-r .. x-1)) / r: sums of r
+    # neighbours built by doubling (r is a power of two), a few additions where a convolution costs a setup per
+    # image size.
+    sums, width = planes, 1
+    while width < radius:
+        kept = sums.shape[3] - width
+        sums, width = sums[..., :kept] + sums[..., width:width + kept], 2 * width
+    step = sums[..., reach:reach + length + 1] - sums[..., reach - radius:reach - radius + length + 1]
+    strength = step.abs_().sum(dim=1).mul_(1.0 / radius)  # [B, bands, L+1]
+    flat = (strength.transpose(1, 2) if transposed else strength).reshape(batch, -1)
     stride = max(1, flat.shape[1] // NOISE_SAMPLES)
     floor = NOISE_FACTOR * flat[:, ::stride].median(dim=1).values.clamp(min=1e-4)
-    return (strength - floor[:, None, None]).clamp(min=0).square().mean(dim=3 - along)
+    return strength.sub_(floor[:, None, None]).clamp_(min=0).square_().mean(dim=1)
 
 
 def levels_for_range(min_cell: float, max_cell: float) -> list[int]:

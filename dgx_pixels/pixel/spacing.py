@@ -134,22 +134,24 @@ def peak_energy(profile: np.ndarray, radius: int) -> np.ndarray:
 def one_edge_per_cut(peaks: np.ndarray, windows: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """For each candidate, the share of the peaks explained when each cut explains only its strongest peak;
     ``windows``: the first position and one past the last of the window around each cut (see ``_windows``)."""
-    length = peaks.shape[0] - 1
     first, after_last = windows
-    last = after_last - 1
-    # range maxima from a sparse table: table[j][i] = max(peaks[i : i + 2^j])
-    table = [peaks]
-    while (1 << len(table)) <= length + 1:
-        half = 1 << (len(table) - 1)
-        previous = table[-1]
-        table.append(np.maximum(previous, np.concatenate([previous[half:], np.zeros(half)])))
-    table = np.stack(table)  # [J, L+1]
-    size = (last - first + 1).clip(min=1)
-    level = np.floor(np.log2(size)).astype(np.int64).clip(0, table.shape[0] - 1)
-    left = table[level, first.clip(0, length)]
-    right = table[level, (last - (1 << level) + 1).clip(0, length)]
-    strongest = np.where(last >= first, np.maximum(left, right), 0.0)
-    return strongest.sum(axis=1) / max(peaks.sum(), 1e-12)
+    candidates, per_candidate = first.shape
+    positions = np.flatnonzero(peaks)  # a few dozen distinct edges: each is placed in its window, if any
+    if len(positions) == 0:
+        return np.zeros(candidates)
+    # every candidate's windows in one ascending list (row n shifted by n * (L + 2)): the window holding a
+    # position is the first that ends after it, if it also starts at or before it
+    stride = len(peaks) + 1
+    shifted = positions[None, :] + (np.arange(candidates) * stride)[:, None]  # [N, P]
+    window = np.searchsorted((after_last + (np.arange(candidates) * stride)[:, None]).ravel(), shifted,
+                             side="right").clip(max=first.size - 1)
+    inside = (window // per_candidate == np.arange(candidates)[:, None]) & \
+        (first.ravel()[window] + (window // per_candidate) * stride <= shifted)
+    # a window's peaks are neighbours in position order: each run of one window keeps its largest
+    keys = np.where(inside, window, -1).ravel()
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    strongest = np.maximum.reduceat(np.where(inside, peaks[positions], 0.0).ravel(), starts)
+    return np.bincount(starts // len(positions), weights=strongest, minlength=candidates) / max(peaks.sum(), 1e-12)
 
 
 def axis_fit(profiles: np.ndarray, min_cell: float, max_cell: float) -> AxisFit | None:

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
+def chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
@@ -20,8 +20,8 @@ def png_bytes(width: int, height: int, rows, depth: int = 8, colour_type: int = 
     compressor = zlib.compressobj(9)
     compressed = b"".join(compressor.compress(b"\0" + row) for row in rows) + compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + extra + _chunk(b"IDAT", compressed)
-            + _chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + extra + chunk(b"IDAT", compressed)
+            + chunk(b"IEND", b""))
 
 
 def bomb_png(width: int, height: int) -> bytes:
@@ -32,13 +32,13 @@ def bomb_png(width: int, height: int) -> bytes:
 
 def text_chunk_bomb_png() -> bytes:
     """A 4x4 PNG with a compressed text chunk that inflates to 200 MB (about 200 KB on disk)."""
-    comment = _chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes(200 << 20), 9))
+    comment = chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes(200 << 20), 9))
     return png_bytes(4, 4, (bytes(4) for _ in range(4)), extra=comment)
 
 
 def grey16_png(values: np.ndarray, transparent: int | None = None) -> bytes:
     """A 16-bit grey-scale PNG of ``values`` (uint16 ``[H, W]``), optionally with a tRNS grey level."""
-    extra = _chunk(b"tRNS", struct.pack(">H", transparent)) if transparent is not None else b""
+    extra = chunk(b"tRNS", struct.pack(">H", transparent)) if transparent is not None else b""
     big_endian = values.astype(">u2")
     return png_bytes(values.shape[1], values.shape[0], (row.tobytes() for row in big_endian), depth=16,
                      extra=extra)

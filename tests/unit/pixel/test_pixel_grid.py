@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from dgx_pixels.pixel import downscale as pixel_downscale, grid as pixel_grid
+from dgx_pixels.pixel import downscale as pixel_downscale, grid as pixel_grid, spacing
 from dgx_pixels.common.errors import InputError
 from pixel_art import blow_up, drifting_cuts, true_sprite, uniform_cuts
 
@@ -141,3 +141,20 @@ def test_small_cell_ranges_on_native_art_end():
     image, big_mask = blow_up(rgb, mask, uniform_cuts(16, 1), uniform_cuts(12, 1))
     grids = pixel_grid.detect_grid(image, big_mask, min_cell=2.0, max_cell=3.999)
     assert grids.for_image(0).input_size == (16, 12)
+
+
+def test_each_cut_explains_only_the_strongest_peak_of_its_window():
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        length = int(rng.integers(8, 900))
+        peaks = np.zeros(length + 1)
+        where = rng.choice(length + 1, int(rng.integers(0, min(length, 120))), replace=False)
+        peaks[where] = rng.random(len(where))
+        counts = np.arange(2, length // 2 + 1)
+        cell = length / counts
+        first, after_last = windows = spacing._windows(rng.random(len(counts)) * cell, cell, int(counts.max()),
+                                                       length)
+        # each window on its own: the largest peak inside it, or nothing
+        expected = np.array([sum(peaks[start:end].max() for start, end in zip(starts, ends) if end > start)
+                             for starts, ends in zip(first, after_last)]) / max(peaks.sum(), 1e-12)
+        assert np.allclose(spacing.one_edge_per_cut(peaks, windows), expected, rtol=1e-12, atol=1e-12)

@@ -1,13 +1,18 @@
 """`dgx-pixels pixelize`: files in, native pixel art out, per-file errors that do not stop the batch."""
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
+from dgx_pixels.cli.progress import run_per_file, usable_cores
+from dgx_pixels.common.errors import InputError
 from dgx_pixels.image import io as imageio
 from pixel_art import blow_up, true_sprite, uniform_cuts
 from paths import REPO
@@ -47,6 +52,40 @@ def test_many_files_to_a_folder_and_a_bad_file_does_not_stop_the_rest(tmp_path):
     assert result.returncode == 1
     assert "broken.png: not a readable image" in result.stderr and "1 of 4 file(s) failed" in result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["frame0.png", "frame1.png", "frame2.png"]
+
+
+forking_workers = pytest.mark.skipif(not sys.platform.startswith("linux") or usable_cores() < 2,
+                                     reason="files go to forked workers on Linux with two or more cores")
+
+
+@forking_workers
+def test_files_go_to_worker_processes_and_each_failure_names_its_file(tmp_path, capsys):
+    def work(source: Path, target: Path) -> None:
+        if source.name == "bad":
+            raise InputError(f"{source}: not a readable image")
+        target.write_text(str(os.getpid()))
+
+    sources = [tmp_path / name for name in ("a", "bad", "b", "c")]
+    targets = [tmp_path / f"{source.name}.out" for source in sources]
+    assert run_per_file(work, sources, targets, "pixelize") == 1
+    workers = {int(target.read_text()) for target in targets if target.exists()}
+    assert len(workers) >= 1 and os.getpid() not in workers
+    assert len(list(tmp_path.glob("*.out"))) == 3
+    errors = capsys.readouterr().err
+    assert f"{tmp_path / 'bad'}: not a readable image" in errors and "1 of 4 file(s) failed" in errors
+
+
+@forking_workers
+def test_a_worker_killed_mid_batch_is_reported_without_a_traceback(tmp_path, capsys):
+    def work(source: Path, target: Path) -> None:
+        if source.name == "huge":  # what the kernel's out-of-memory killer does
+            os.kill(os.getpid(), signal.SIGKILL)
+        target.write_text("done")
+
+    sources = [tmp_path / name for name in ("a", "huge", "b")]
+    assert run_per_file(work, sources, [tmp_path / f"{s.name}.out" for s in sources], "pixelize") == 1
+    errors = capsys.readouterr().err
+    assert "a worker process was stopped (out of memory, or killed)" in errors and "Traceback" not in errors
 
 
 def test_lock_and_size_options(tmp_path):
