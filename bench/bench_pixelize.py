@@ -7,9 +7,9 @@ Uses the shared pixelbench (cases and scoring) beside the checkout; the peers ru
     ~/.cache/dgx-pixels/bench-venv/bin/pip install unfake==1.0.7 proper-pixel-art==2.0.0
     $(python3 -m dgx_pixels host python) bench/bench_pixelize.py --sets 7:normal 8:hard 101:normal 102:hard
 
-Ours is timed as a user runs it: one command over all images, minus its fixed start-up (Python + torch import,
-measured by a one-image run), over the images (medians of --repeat runs of each); the start-up and the batch's
-peak memory are reported too.
+Ours is timed as a user runs it: one command over a batch (the set --copies times over), minus its fixed start-up
+(Python + torch import, measured by a one-image run), over the images (medians of --repeat runs of each); the
+start-up and the batch's peak memory are reported too.
 """
 from __future__ import annotations
 
@@ -46,6 +46,20 @@ def timed_batch(inputs: list[Path], outdir: Path) -> tuple[float, int]:
     return elapsed, max(peak, before) // 1024
 
 
+def linked_copies(inputs: list[Path], copies: int, folder: Path) -> list[Path]:
+    """``inputs`` ``copies`` times over in ``folder``, each a hard link under its own name (the outputs are named
+    for the inputs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    batch = []
+    for copy in range(copies):
+        for path in inputs:
+            link = folder / f"{copy}-{path.name}"
+            if not link.exists():
+                link.hardlink_to(path)
+            batch.append(link)
+    return batch
+
+
 def make_set(spec: str, args: argparse.Namespace) -> Path:
     """The pixelbench cases of ``spec`` (SEED:normal|hard|ai, ``args.n`` of them) under ``args.work``, made once."""
     seed, kind = spec.split(":")
@@ -66,7 +80,8 @@ def main() -> None:
                         help="SEED:normal|hard|ai")
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--work", type=Path, default=Path("/tmp/dgx-pixels-pixelbench"))
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs of one image and of the whole set")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of one image and of the whole batch")
+    parser.add_argument("--copies", type=int, default=4, help="the timed batch is the set this many times over")
     parser.add_argument("--peer-python", type=Path, default=DEFAULT_PEER_PYTHON)
     args = parser.parse_args()
     pixelbench = args.shared / "bench" / "pixelbench.py"
@@ -76,16 +91,18 @@ def main() -> None:
         ours = run_json([sys.executable, str(pixelbench), "score", "--cases", str(cases), "--tool", "dgx-pixels",
                          "--batch-cmd", f"{sys.executable} -m dgx_pixels pixelize {{inputs}} -o {{outdir}}"])
         inputs = sorted((cases / "in").glob("*.png"))
-        # the start-up (about 4 s) varies by more than the images' work (about 1 s): one-image and whole-set runs
-        # alternate, and the medians of each are taken
+        # The start-up (3-4 s) varies by about 0.5 s from run to run, as much as 40 images' work: the timed batch
+        # is the set --copies times over (hard links under other names), and one-image and whole-batch runs
+        # alternate --repeat times, the medians of each taken.
+        batch = linked_copies(inputs, args.copies, args.work / f"{cases.name}-x{args.copies}")
         ones, wholes, peak_mib = [], [], 0
         for _ in range(args.repeat):
             ones.append(timed_batch(inputs[:1], args.work / "one")[0])
-            whole, peak = timed_batch(inputs, args.work / "all")
+            whole, peak = timed_batch(batch, args.work / "all")
             wholes.append(whole)
             peak_mib = max(peak_mib, peak)
         one, whole = statistics.median(ones), statistics.median(wholes)
-        steady = (whole - one) / (len(inputs) - 1)
+        steady = (whole - one) / (len(batch) - 1)
         ours.update(steady_s=round(steady, 4), startup_s=round(one - steady, 2), peak_mib=peak_mib)
         rows.append((spec, ours))
         for peer in PEERS:
