@@ -70,13 +70,15 @@ def test_the_job_timeout_bounds_waiting_for_a_silent_server(box, serve):
     assert took < 10
 
 
-def test_a_websocket_that_closes_at_once_ends_the_run_within_the_job_timeout(box, serve):
-    async def close_at_once(request, fake):
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        await ws.close()
-        return ws
+async def close_at_once(request, fake):
+    """A websocket handler that accepts the connection and closes it straight away."""
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    await ws.close()
+    return ws
 
+
+def test_a_websocket_that_closes_at_once_ends_the_run_within_the_job_timeout(box, serve):
     flapping = serve(FakeComfy({"ws": close_at_once}))
     result, took = run(box, flapping.url, "--job-timeout", "3")
     result.refused(3, "the websocket closed")
@@ -84,12 +86,6 @@ def test_a_websocket_that_closes_at_once_ends_the_run_within_the_job_timeout(box
 
 
 def test_a_websocket_that_closes_at_once_counts_as_a_failed_connection(box, serve):
-    async def close_at_once(request, fake):
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        await ws.close()
-        return ws
-
     flapping = serve(FakeComfy({"ws": close_at_once}))
     result, took = run(box, flapping.url, "--retries", "1")  # no job timeout: the retries end it
     result.refused(3, "cannot reach any ComfyUI server", "the websocket closed")
