@@ -13,6 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from ..common.errors import InputError, describe_os_error
+from ..common.files import announce_write, collecting_writes
 from ..remote.client.records import EventKind
 from ..training.progress import parse_training_step, tenth
 
@@ -67,7 +68,10 @@ def run_per_file(work, sources: list, targets: list, label: str) -> int:
     try:
         with _pool(work, workers, forked) as pool:
             task = _run_forked if forked else functools.partial(_run_guarded, work)
-            for source, message in zip(sources, pool.map(task, sources, targets)):
+            for source, outcome in zip(sources, pool.map(task, sources, targets)):
+                message, written = outcome if forked else (outcome, ())
+                for path in written:  # a worker's files are told here, where the listeners report (--json)
+                    announce_write(path)
                 done += 1
                 if message:
                     failures += 1
@@ -103,8 +107,10 @@ def _start_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to answer: it cancels what is left
 
 
-def _run_forked(source, target) -> str | None:
-    return _run_guarded(_forked_work, source, target)
+def _run_forked(source, target) -> tuple[str | None, list[Path]]:
+    """What ``_run_guarded`` says, and the files the work wrote."""
+    with collecting_writes() as written:
+        return _run_guarded(_forked_work, source, target), written
 
 
 def _run_guarded(work, source, target) -> str | None:

@@ -31,6 +31,20 @@ def listening_to_writes(listener: Callable[[Path], None]):
         _write_listeners.remove(listener)
 
 
+@contextlib.contextmanager
+def collecting_writes():
+    """The output files written meanwhile, gathered into the list yielded instead of going to the listeners: a
+    worker process hands them to its parent, whose listeners (copied into the worker when it forked) are the ones
+    that report."""
+    listening = _write_listeners[:]
+    written: list[Path] = []
+    _write_listeners[:] = [written.append]
+    try:
+        yield written
+    finally:
+        _write_listeners[:] = listening
+
+
 def announce_write(path: str | Path) -> None:
     for listener in list(_write_listeners):
         listener(Path(path))
