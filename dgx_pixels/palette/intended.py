@@ -97,9 +97,9 @@ def matching_builtin(palette: Palette) -> Palette | None:
     colour within SNAP_TOLERANCE (on every channel) of a built-in colour of its own (no two on one). Returns that
     palette's matched colours, in the recovered order and named after it; the closest when several fit."""
     recovered = palette.tensor()
-    best, best_error = None, float("inf")
     if len(recovered) < MIN_SNAP_COLOURS:
         return None
+    best, best_error = None, float("inf")
     for name in BUILTIN_NAMES:
         builtin = builtin_palette(name)
         distance = (recovered[:, None] - builtin.tensor()[None]).abs().amax(-1)  # [recovered, built-in]
